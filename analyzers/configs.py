@@ -1,0 +1,150 @@
+"""Find the configuration files ruff and mypy apply to a path, the way each tool does."""
+
+from __future__ import annotations
+
+import configparser
+import functools
+import logging
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+RUFF_CONFIG_NAMES = (".ruff.toml", "ruff.toml", "pyproject.toml")
+MYPY_CONFIG_NAMES = ("mypy.ini", ".mypy.ini", "pyproject.toml", "setup.cfg")
+WATCHED_CONFIG_NAMES = frozenset({*RUFF_CONFIG_NAMES, *MYPY_CONFIG_NAMES})
+_REPO_MARKERS = (".git", ".hg")
+
+
+@dataclass(frozen=True, slots=True)
+class MypyConfig:
+    """Where the project's mypy run starts and what it checks."""
+
+    root: Path
+    config_file: Path | None
+    targets_from_config: bool
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        log.debug("cannot read %s: %s", path, exc)
+        return {}
+
+
+def _has_tool_section(pyproject: Path, tool: str) -> bool:
+    data = read_toml(pyproject)
+    tools = data.get("tool")
+    return isinstance(tools, dict) and tool in tools
+
+
+def _setup_cfg_has_mypy(path: Path) -> bool:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return False
+    return parser.has_section("mypy")
+
+
+def _mypy_config_in(folder: Path) -> Path | None:
+    for name in MYPY_CONFIG_NAMES:
+        candidate = folder / name
+        if not candidate.is_file():
+            continue
+        if name == "pyproject.toml" and not _has_tool_section(candidate, "mypy"):
+            continue
+        if name == "setup.cfg" and not _setup_cfg_has_mypy(candidate):
+            continue
+        return candidate
+    return None
+
+
+def find_mypy_config(path: Path, fallback_root: Path) -> MypyConfig:
+    """mypy's own search: the file's folder upwards, stopping at a repository root."""
+    folder = path if path.is_dir() else path.parent
+    for candidate_dir in (folder, *folder.parents):
+        config = _mypy_config_in(candidate_dir)
+        if config is not None:
+            return MypyConfig(candidate_dir, config, _config_names_targets(config))
+        if any((candidate_dir / marker).exists() for marker in _REPO_MARKERS):
+            break
+    return MypyConfig(fallback_root, None, targets_from_config=False)
+
+
+def _config_names_targets(config: Path) -> bool:
+    keys = ("files", "modules", "packages")
+    if config.name == "pyproject.toml":
+        section = read_toml(config).get("tool", {}).get("mypy", {})
+        return isinstance(section, dict) and any(section.get(key) for key in keys)
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(config, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return False
+    return parser.has_section("mypy") and any(parser.get("mypy", k, fallback="") for k in keys)
+
+
+def _applies_to_ruff(candidate: Path) -> bool:
+    return candidate.name != "pyproject.toml" or _has_tool_section(candidate, "ruff")
+
+
+def ruff_config_files(path: Path) -> tuple[Path, ...]:
+    """Every file that can shape ruff's settings for `path`.
+
+    The nearest applicable config, anything it `extend`s, and the user-level config
+    that ruff falls back to. Over-approximating is safe: it only costs cache hits.
+    """
+    folder = path if path.is_dir() else path.parent
+    found: list[Path] = []
+    for candidate_dir in (folder, *folder.parents):
+        for name in RUFF_CONFIG_NAMES:
+            candidate = candidate_dir / name
+            if candidate.is_file() and _applies_to_ruff(candidate):
+                found.extend(_with_extends(candidate))
+    found.extend(_user_ruff_configs())
+    return tuple(dict.fromkeys(found))
+
+
+def _with_extends(config: Path, depth: int = 0) -> list[Path]:
+    chain = [config]
+    if depth > 8:
+        return chain
+    data = read_toml(config)
+    section = data.get("tool", {}).get("ruff", {}) if config.name == "pyproject.toml" else data
+    extended = section.get("extend") if isinstance(section, dict) else None
+    if isinstance(extended, str):
+        target = (config.parent / os.path.expanduser(extended)).resolve()
+        if target.is_file():
+            chain.extend(_with_extends(target, depth + 1))
+    return chain
+
+
+@functools.cache
+def _user_config_home() -> Path:
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+def _user_ruff_configs() -> list[Path]:
+    folder = _user_config_home() / "ruff"
+    return [
+        folder / name
+        for name in ("ruff.toml", ".ruff.toml", "pyproject.toml")
+        if (folder / name).is_file()
+    ]
+
+
+def user_mypy_configs() -> list[Path]:
+    candidates = [_user_config_home() / "mypy" / "config", Path.home() / ".mypy.ini"]
+    return [c for c in candidates if c.is_file()]
+
+
+def pyproject_tapps_section(root: Path) -> dict[str, Any]:
+    """`[tool.tapps]` from the pyproject.toml at `root`, or {}."""
+    section = read_toml(root / "pyproject.toml").get("tool", {}).get("tapps", {})
+    return section if isinstance(section, dict) else {}

@@ -1,0 +1,90 @@
+"""A fingerprint of the installed Python environment that mypy resolves imports from.
+
+Installing, upgrading or removing a package changes the names and mtimes of the
+top-level entries of site-packages (dist-info folders carry versions), so hashing
+that listing is enough to notice it without reading the packages themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import site
+import sys
+import sysconfig
+from pathlib import Path
+
+from analyzers.cache.keys import KeyBuilder
+from analyzers.process import ProcessError, run_process
+
+_PROBE = (
+    "import json, site, sys, sysconfig;"
+    "paths = [sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib']];"
+    "paths += getattr(site, 'getsitepackages', lambda: [])();"
+    "print(json.dumps({'paths': paths, 'version': sys.version}))"
+)
+
+_site_paths: dict[str, tuple[str, tuple[Path, ...]]] = {}
+
+
+async def site_packages(python: str) -> tuple[str, tuple[Path, ...]]:
+    """(interpreter version, site-packages folders) of `python`, asked once per run."""
+    cached = _site_paths.get(python)
+    if cached is not None:
+        return cached
+    if python == sys.executable:
+        raw = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+        raw += site.getsitepackages()
+        answer = (sys.version, _existing(raw))
+    else:
+        try:
+            done = await run_process([python, "-c", _PROBE], timeout=30)
+            data = json.loads(done.stdout)
+            answer = (str(data["version"]), _existing(data["paths"]))
+        except (ProcessError, ValueError, KeyError, TypeError):
+            answer = ("unknown", ())
+    _site_paths[python] = answer
+    return answer
+
+
+def _existing(paths: list[str]) -> tuple[Path, ...]:
+    return tuple(dict.fromkeys(Path(p) for p in paths if Path(p).is_dir()))
+
+
+def fingerprint_folders(version: str, folders: tuple[Path, ...]) -> str:
+    key = KeyBuilder().add("python", version)
+    for folder in folders:
+        key.add("folder", str(folder))
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                mtime = entry.stat().st_mtime_ns
+            except OSError:
+                mtime = 0
+            key.add(entry.name, mtime)
+    return key.digest()
+
+
+_fingerprints: dict[tuple[str, tuple[int, ...]], str] = {}
+
+
+async def environment_fingerprint(python: str) -> str:
+    """Recomputed only when a site-packages folder's own mtime moves (an entry came or went)."""
+    version, folders = await site_packages(python)
+    stamps = tuple(_mtime_ns(folder) for folder in folders)
+    memo_key = (python, stamps)
+    found = _fingerprints.get(memo_key)
+    if found is None:
+        found = fingerprint_folders(version, folders)
+        _fingerprints[memo_key] = found
+    return found
+
+
+def _mtime_ns(folder: Path) -> int:
+    try:
+        return folder.stat().st_mtime_ns
+    except OSError:
+        return 0

@@ -1,0 +1,371 @@
+"""mypy behind one small async interface: the project-level run, parsed into findings.
+
+The truth a user compares against is their project-level run (what CI does), so
+every check runs mypy from the config root over the project's targets, never over
+the single saved file: inside an import cycle a file-rooted check can disagree.
+One run yields findings for every file it owns, and those are cached per file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from analyzers.cache.keys import KeyBuilder
+from analyzers.configs import MypyConfig, user_mypy_configs
+from analyzers.findings import Finding, Related, Severity, Source, Span, ToolFailure
+from analyzers.imports import ProjectGraph, ProjectIndexer
+from analyzers.mypy_columns import MypyColumnMapper
+from analyzers.process import Completed, ProcessError, run_process
+from analyzers.settings import MypySettings
+
+DOCS_URL = "https://mypy.readthedocs.io/en/stable/_refs.html#code-{code}"
+_SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "note": Severity.INFORMATION}
+
+
+def mypy_command(settings: MypySettings) -> list[str]:
+    return [settings.path] if settings.path else [sys.executable, "-m", "mypy"]
+
+
+async def mypy_version(settings: MypySettings) -> str:
+    done = await run_process([*mypy_command(settings), "--version"], timeout=60)
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip() or "mypy --version failed"
+        raise ProcessError("crash", message)
+    return done.stdout.decode().strip().removeprefix("mypy ").strip()
+
+
+def run_targets(config: MypyConfig, path: Path, settings: MypySettings) -> tuple[str, ...]:
+    """What the project-level run checks: the config's own targets, the setting, or the
+    top-level package (or source folder) that holds `path`."""
+    if settings.targets:
+        return settings.targets
+    if config.targets_from_config:
+        return ()
+    top = _top_level_package(path, config.root)
+    if top is None:
+        top = path.parent if path.parent != config.root else path
+    return (os.path.relpath(top, config.root),)
+
+
+def _top_level_package(path: Path, root: Path) -> Path | None:
+    folder = path.parent
+    top: Path | None = None
+    while folder != root and root in folder.parents and _is_package(folder):
+        top = folder
+        folder = folder.parent
+    return top
+
+
+def _is_package(folder: Path) -> bool:
+    return (folder / "__init__.py").exists() or (folder / "__init__.pyi").exists()
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    path: Path
+    line: int
+    column: int
+    end_line: int | None
+    end_column: int | None
+    message: str
+    hint: str | None
+    code: str | None
+    severity: str
+
+
+def parse_output(stdout: bytes, root: Path) -> list[RawMessage]:
+    messages: list[RawMessage] = []
+    for output_line in stdout.splitlines():
+        stripped = output_line.strip()
+        if not stripped.startswith(b"{"):
+            continue
+        try:
+            record: dict[str, Any] = json.loads(stripped)
+        except ValueError:
+            continue
+        file = Path(str(record.get("file", "")))
+        messages.append(
+            RawMessage(
+                path=file if file.is_absolute() else root / file,
+                line=int(record.get("line") or 1),
+                column=int(record.get("column") or 0),
+                end_line=_optional_int(record.get("end_line")),
+                end_column=_optional_int(record.get("end_column")),
+                message=str(record.get("message", "")),
+                hint=record.get("hint"),
+                code=record.get("code"),
+                severity=str(record.get("severity", "error")),
+            )
+        )
+    return messages
+
+
+def _optional_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and value >= 0 else None
+
+
+def to_finding(raw: RawMessage, mapper: MypyColumnMapper) -> Finding:
+    span = mapper.span(raw.line, raw.column, raw.end_line, raw.end_column)
+    message = raw.message if not raw.hint else f"{raw.message}\n{raw.hint}"
+    return Finding(
+        source=Source.MYPY,
+        code=raw.code,
+        message=message,
+        severity=_SEVERITIES.get(raw.severity, Severity.ERROR),
+        span=span,
+        url=DOCS_URL.format(code=raw.code) if raw.code else None,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MypyRun:
+    """One project-level run: findings for every file it owns, or why there are none."""
+
+    findings: dict[Path, tuple[Finding, ...]]
+    owned: frozenset[Path]
+    graph: ProjectGraph
+    blocked: bool = False
+    failure: ToolFailure | None = None
+    warnings: tuple[str, ...] = ()
+    duration_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class MypyProject:
+    """The project-level mypy run for one config root and one set of targets.
+
+    Runs are serialised (they share one cache folder). It remembers each file's
+    last complete findings, to show them marked stale while a syntax error blocks
+    the check, and the stat of every file at the last run, to catch edits that
+    keep size and whole-second mtime (mypy would trust its cache for those).
+    """
+
+    config: MypyConfig
+    targets: tuple[str, ...]
+    settings: MypySettings
+    cache_dir: Path
+    timeout: float
+    indexer: ProjectIndexer
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _last_good: dict[Path, tuple[Finding, ...]] = field(default_factory=dict)
+    _seen: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def owns(self, path: Path) -> bool:
+        if not self.targets:
+            return True
+        for target in self.targets:
+            target_path = (self.root / target).resolve()
+            if path == target_path or target_path in path.parents:
+                return True
+        return False
+
+    async def run(self, shadows: Mapping[Path, str]) -> MypyRun:
+        async with self._lock:
+            graph = await asyncio.to_thread(self.indexer.scan, shadows)
+            with tempfile.TemporaryDirectory(prefix="tapps-mypy-") as scratch:
+                argv = self._argv(self._shadow_args(graph, shadows, Path(scratch)))
+                started = time.perf_counter()
+                try:
+                    done = await run_process(argv, cwd=self.root, timeout=self.timeout)
+                except ProcessError as exc:
+                    failure = ToolFailure(Source.MYPY, exc.kind, f"mypy: {exc.message}")
+                    return MypyRun({}, frozenset(), graph, failure=failure)
+                duration = (time.perf_counter() - started) * 1000
+            self._remember_stats(graph)
+            return self._interpret(done, graph, shadows, duration)
+
+    def _argv(self, shadow_args: list[str]) -> list[str]:
+        argv = [
+            *mypy_command(self.settings),
+            "-O",
+            "json",
+            "--show-absolute-path",
+            "--no-error-summary",
+            "--cache-dir",
+            str(self.cache_dir),
+        ]
+        if self.config.config_file is not None:
+            argv += ["--config-file", str(self.config.config_file)]
+        return [*argv, *shadow_args, *self.settings.args, *self.targets]
+
+    def _shadow_args(
+        self, graph: ProjectGraph, shadows: Mapping[Path, str], scratch: Path
+    ) -> list[str]:
+        args: list[str] = []
+        for index, (path, text) in enumerate(shadows.items()):
+            copy = scratch / f"shadow{index}{path.suffix}"
+            copy.write_text(text, encoding="utf-8")
+            args += ["--shadow-file", str(path), str(copy)]
+        for index, path in enumerate(self._same_stat_edits(graph, shadows)):
+            copy = scratch / f"changed{index}{path.suffix}"
+            copy.write_bytes(path.read_bytes())
+            os.utime(copy, (1, 1))
+            args += ["--shadow-file", str(path), str(copy)]
+        return args
+
+    def _same_stat_edits(self, graph: ProjectGraph, shadows: Mapping[Path, str]) -> list[Path]:
+        """Files whose content changed since our last run but whose (size, second) did not."""
+        changed = []
+        for path, entry in graph.files.items():
+            seen = self._seen.get(path)
+            if seen is None or path in shadows:
+                continue
+            stat = _stat(path)
+            if stat is not None and stat == seen[:2] and entry.digest != seen[2]:
+                changed.append(path)
+        return changed
+
+    def _remember_stats(self, graph: ProjectGraph) -> None:
+        for path, entry in graph.files.items():
+            stat = _stat(path)
+            if stat is not None:
+                self._seen[path] = (*stat, entry.digest)
+
+    def _interpret(
+        self, done: Completed, graph: ProjectGraph, shadows: Mapping[Path, str], duration: float
+    ) -> MypyRun:
+        returncode = done.returncode
+        messages = parse_output(done.stdout, self.root)
+        errors_text = done.stderr.decode(errors="replace").strip()
+        owned = frozenset(p for p in graph.files if self.owns(p))
+        if returncode == 2 and not messages:
+            kind = (
+                "crash"
+                if "Traceback" in errors_text or "INTERNAL ERROR" in errors_text
+                else ("config")
+            )
+            failure = ToolFailure(Source.MYPY, kind, f"mypy: {errors_text or 'exited with 2'}")
+            return MypyRun({}, owned, graph, failure=failure, duration_ms=duration)
+        warnings = tuple(line for line in errors_text.splitlines() if line.strip())
+        grouped = self._group(messages, shadows)
+        if returncode == 2:
+            return self._blocked(grouped, owned, graph, warnings, duration)
+        findings = {path: grouped.get(path, ()) for path in owned | grouped.keys()}
+        self._last_good.update(findings)
+        return MypyRun(
+            findings, owned | frozenset(grouped), graph, warnings=warnings, duration_ms=duration
+        )
+
+    def _group(
+        self, messages: list[RawMessage], shadows: Mapping[Path, str]
+    ) -> dict[Path, tuple[Finding, ...]]:
+        by_path: dict[Path, list[RawMessage]] = {}
+        for message in messages:
+            by_path.setdefault(message.path, []).append(message)
+        grouped: dict[Path, tuple[Finding, ...]] = {}
+        for path, raws in by_path.items():
+            mapper = MypyColumnMapper(shadows.get(path) or _read_text(path))
+            grouped[path] = tuple(to_finding(raw, mapper) for raw in raws)
+        return grouped
+
+    def _blocked(
+        self,
+        blockers: dict[Path, tuple[Finding, ...]],
+        owned: frozenset[Path],
+        graph: ProjectGraph,
+        warnings: tuple[str, ...],
+        duration: float,
+    ) -> MypyRun:
+        """A blocking error stops the whole check: it is not 'clean' anywhere."""
+        related = tuple(
+            Related(str(path), f.span, f.message) for path, found in blockers.items() for f in found
+        )
+        first_path, first = next(iter(blockers.items()))
+        where = f"{os.path.relpath(first_path, self.root)}:{first[0].span.start_line + 1}"
+        findings: dict[Path, tuple[Finding, ...]] = {}
+        for path in owned | blockers.keys():
+            if path in blockers:
+                findings[path] = blockers[path]
+                continue
+            notice = Finding(
+                source=Source.MYPY,
+                code="blocked",
+                message=f"mypy stopped at an error in {where}: {first[0].message}. "
+                "Findings shown are from the last complete check.",
+                severity=Severity.ERROR,
+                span=Span.point(0),
+                related=related,
+            )
+            stale = tuple(
+                replace(f, stale=True, message=f"{f.message} [stale]")
+                for f in self._last_good.get(path, ())
+            )
+            findings[path] = (notice, *stale)
+        return MypyRun(
+            findings,
+            owned | frozenset(blockers),
+            graph,
+            blocked=True,
+            warnings=warnings,
+            duration_ms=duration,
+        )
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        result = path.stat()
+    except OSError:
+        return None
+    return result.st_size, int(result.st_mtime)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def file_key(
+    path: Path,
+    graph: ProjectGraph,
+    *,
+    version: str,
+    config_text: str,
+    settings_key: str,
+    targets: tuple[str, ...],
+    environment: str,
+) -> str | None:
+    """Everything a file's mypy result depends on; None if the file is not in the graph."""
+    digest = graph.digest_of(path)
+    if digest is None:
+        return None
+    return (
+        KeyBuilder()
+        .add("tool", "mypy")
+        .add("version", version)
+        .add("config", config_text)
+        .add("settings", settings_key)
+        .add("targets", "\0".join(targets))
+        .add("environment", environment)
+        .add("file", str(path))
+        .add("content", digest)
+        .add_many("imports", graph.dependency_digests(path))
+        .digest()
+    )
+
+
+def config_text(config: MypyConfig) -> str:
+    parts = [config.config_file, *user_mypy_configs()]
+    texts = []
+    for part in parts:
+        if part is None:
+            continue
+        try:
+            texts.append(f"{part}\n{part.read_text(encoding='utf-8', errors='replace')}")
+        except OSError:
+            continue
+    return "\n".join(texts)

@@ -1,0 +1,381 @@
+"""One file, end to end: cache lookup, ruff and mypy in parallel, the score.
+
+`Reviewer.review()` is an async iterator of reports for one content: a partial
+report with ruff's findings as soon as they are ready, then the complete one with
+mypy's findings and the score. A cache hit yields the complete report at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from analyzers.cache.keys import KeyBuilder, content_hash
+from analyzers.cache.singleflight import SingleFlight
+from analyzers.cache.store import ResultStore
+from analyzers.configs import MypyConfig, find_mypy_config, ruff_config_files
+from analyzers.environment import environment_fingerprint
+from analyzers.findings import (
+    FileReport,
+    Finding,
+    ScoreBreakdown,
+    Severity,
+    Source,
+    ToolFailure,
+    ToolResult,
+)
+from analyzers.imports import ProjectGraph, ProjectIndexer
+from analyzers.metrics import CodeMetrics, measure
+from analyzers.mypy import MypyProject, MypyRun, config_text, file_key, mypy_version, run_targets
+from analyzers.process import ProcessError
+from analyzers.ruff import ruff_version, run_ruff
+from analyzers.score import FORMULA_VERSION, compute_score
+from analyzers.serialize import dump_result, load_result
+from analyzers.settings import ReviewSettings
+
+log = logging.getLogger(__name__)
+_METRICS_MEMO_SIZE = 512
+
+
+@dataclass(frozen=True, slots=True)
+class ToolVersions:
+    ruff: str | None
+    mypy: str | None
+    ruff_failure: ToolFailure | None = None
+    mypy_failure: ToolFailure | None = None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one review needs to know before running anything."""
+
+    path: Path
+    text: str
+    digest: str
+    ruff_key: str | None
+    mypy_key: str | None
+    project: MypyProject | None
+    shadows: dict[Path, str]
+    graph: ProjectGraph | None
+
+
+@dataclass(slots=True)
+class Reviewer:
+    """Reviews files under one workspace root with one set of settings."""
+
+    root: Path
+    settings: ReviewSettings
+    store: ResultStore
+    mypy_cache_dir: Path
+    _versions: ToolVersions | None = None
+    _version_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _projects: dict[tuple[Path, Path | None, tuple[str, ...]], MypyProject] = field(
+        default_factory=dict
+    )
+    _indexers: dict[Path, ProjectIndexer] = field(default_factory=dict)
+    _ruff_flight: SingleFlight[ToolResult] = field(default_factory=SingleFlight)
+    _mypy_flight: SingleFlight[MypyRun] = field(default_factory=SingleFlight)
+    _metrics: OrderedDict[str, CodeMetrics | str] = field(default_factory=OrderedDict)
+    hits: int = 0
+    misses: int = 0
+
+    async def versions(self) -> ToolVersions:
+        async with self._version_lock:
+            if self._versions is None:
+                self._versions = await _probe_versions(self.settings)
+            return self._versions
+
+    def projects(self) -> list[MypyProject]:
+        return list(self._projects.values())
+
+    def generation(self, versions: ToolVersions) -> str:
+        return f"ruff={versions.ruff};mypy={versions.mypy};formula={FORMULA_VERSION}"
+
+    async def review(self, path: Path, text: str) -> AsyncIterator[FileReport]:
+        started = time.perf_counter()
+        versions = await self.versions()
+        plan = await self._plan(path, text, versions)
+        ruff_hit = self._cached(plan.ruff_key)
+        mypy_hit = self._cached(plan.mypy_key)
+        ruff_needed = self.settings.ruff.enabled and ruff_hit is None
+        mypy_needed = self.settings.mypy.enabled and mypy_hit is None
+        if not ruff_needed and not mypy_needed:
+            self.hits += 1
+            yield self._report(plan, versions, ruff_hit, mypy_hit, started, complete=True)
+            return
+        self.misses += 1
+        ruff_task = asyncio.ensure_future(self._run_ruff(plan, versions)) if ruff_needed else None
+        mypy_task = asyncio.ensure_future(self._run_mypy(plan, versions)) if mypy_needed else None
+        try:
+            ruff_result = ruff_hit
+            if ruff_task is not None:
+                ruff_result = await ruff_task
+                if mypy_task is not None and not mypy_task.done():
+                    yield self._report(plan, versions, ruff_result, None, started, complete=False)
+            mypy_result = mypy_hit if mypy_task is None else await mypy_task
+            yield self._report(plan, versions, ruff_result, mypy_result, started, complete=True)
+        finally:
+            for task in (ruff_task, mypy_task):
+                if task is not None and not task.done():
+                    task.cancel()
+
+    def _cached(self, key: str | None) -> ToolResult | None:
+        if key is None:
+            return None
+        data = self.store.get(key)
+        if data is None:
+            return None
+        try:
+            return replace(load_result(data), cached=True)
+        except ValueError:
+            log.warning("dropping an unreadable cache entry %s", key)
+            return None
+
+    async def _plan(self, path: Path, text: str, versions: ToolVersions) -> _Plan:
+        digest = content_hash(text)
+        ruff_key = None
+        if self.settings.ruff.enabled and versions.ruff is not None:
+            ruff_key = await asyncio.to_thread(self._ruff_key, path, digest, versions.ruff)
+        project = None
+        mypy_key = None
+        shadows: dict[Path, str] = {}
+        graph = None
+        if self.settings.mypy.enabled and versions.mypy is not None:
+            project = self._project_for(path)
+            if _disk_text(path) != text:
+                shadows[path] = text
+            graph = await asyncio.to_thread(project.indexer.scan, shadows)
+            mypy_key = await self._mypy_key(project, path, graph, versions.mypy)
+        return _Plan(path, text, digest, ruff_key, mypy_key, project, shadows, graph)
+
+    def _ruff_key(self, path: Path, digest: str, version: str) -> str:
+        key = KeyBuilder().add("tool", "ruff").add("version", version).add("path", str(path))
+        for config in ruff_config_files(path):
+            key.add("config", _file_text(config))
+        return key.add("settings", self.settings.tool_key("ruff")).add("content", digest).digest()
+
+    async def _mypy_key(
+        self, project: MypyProject, path: Path, graph: ProjectGraph, version: str
+    ) -> str | None:
+        environment = await environment_fingerprint(self.settings.mypy.path or _own_python())
+        return file_key(
+            path,
+            graph,
+            version=version,
+            config_text=config_text(project.config),
+            settings_key=self.settings.tool_key("mypy"),
+            targets=project.targets,
+            environment=environment,
+        )
+
+    def _project_for(self, path: Path) -> MypyProject:
+        config = find_mypy_config(path, self.root)
+        targets = run_targets(config, path, self.settings.mypy)
+        key = (config.root, config.config_file, targets)
+        project = self._projects.get(key)
+        if project is None:
+            project = MypyProject(
+                config=config,
+                targets=targets,
+                settings=self.settings.mypy,
+                cache_dir=self.mypy_cache_dir,
+                timeout=self.settings.timeout,
+                indexer=self._indexer_for(config),
+            )
+            self._projects[key] = project
+        return project
+
+    def _indexer_for(self, config: MypyConfig) -> ProjectIndexer:
+        indexer = self._indexers.get(config.root)
+        if indexer is None:
+            indexer = self._indexers[config.root] = ProjectIndexer(config.root)
+        return indexer
+
+    async def _run_ruff(self, plan: _Plan, versions: ToolVersions) -> ToolResult:
+        if versions.ruff is None:
+            return ToolResult(Source.RUFF, failure=versions.ruff_failure)
+        key = plan.ruff_key or plan.digest
+
+        async def run() -> ToolResult:
+            result = await run_ruff(
+                self.settings.ruff,
+                plan.path,
+                plan.text,
+                cwd=self.root,
+                timeout=self.settings.timeout,
+                version=versions.ruff or "",
+            )
+            if result.failure is None and plan.ruff_key is not None:
+                await asyncio.to_thread(
+                    self.store.put,
+                    plan.ruff_key,
+                    dump_result(result),
+                    generation=self.generation(versions),
+                )
+            return result
+
+        return await self._ruff_flight.run(key, run)
+
+    async def _run_mypy(self, plan: _Plan, versions: ToolVersions) -> ToolResult:
+        project = plan.project
+        if project is None or versions.mypy is None:
+            return ToolResult(Source.MYPY, failure=versions.mypy_failure)
+        flight_key = _run_key(project, plan.graph)
+        run = await self._mypy_flight.run(flight_key, lambda: project.run(plan.shadows))
+        if run.failure is not None:
+            return ToolResult(Source.MYPY, failure=run.failure, version=versions.mypy)
+        await self._store_run(project, run, plan.shadows, versions)
+        findings = run.findings.get(plan.path, ())
+        failure = None
+        if run.warnings:
+            failure = ToolFailure(Source.MYPY, "warning", "mypy: " + "; ".join(run.warnings))
+        return ToolResult(Source.MYPY, findings, failure, versions.mypy, run.duration_ms)
+
+    async def _store_run(
+        self, project: MypyProject, run: MypyRun, shadows: dict[Path, str], versions: ToolVersions
+    ) -> None:
+        """Cache every owned file's result, unless a file changed while mypy ran."""
+        if run.blocked or run.failure is not None or versions.mypy is None:
+            return
+        after = await asyncio.to_thread(project.indexer.scan, shadows)
+        generation = self.generation(versions)
+        entries: list[tuple[str, bytes]] = []
+        for path in run.owned:
+            if path not in run.graph.files:
+                continue
+            before_key = await self._mypy_key(project, path, run.graph, versions.mypy)
+            after_key = await self._mypy_key(project, path, after, versions.mypy)
+            if before_key is None or before_key != after_key:
+                continue
+            result = ToolResult(
+                Source.MYPY, run.findings.get(path, ()), None, versions.mypy, run.duration_ms
+            )
+            entries.append((before_key, dump_result(result)))
+        await asyncio.to_thread(self._put_all, entries, generation)
+
+    def _put_all(self, entries: list[tuple[str, bytes]], generation: str) -> None:
+        for key, value in entries:
+            self.store.put(key, value, generation=generation)
+
+    def _report(
+        self,
+        plan: _Plan,
+        versions: ToolVersions,
+        ruff: ToolResult | None,
+        mypy: ToolResult | None,
+        started: float,
+        *,
+        complete: bool,
+    ) -> FileReport:
+        ruff = self._with_overrides(ruff)
+        mypy = self._with_overrides(mypy)
+        score = self._score(plan, ruff, mypy) if complete else None
+        return FileReport(
+            path=str(plan.path),
+            content_hash=plan.digest,
+            ruff=ruff,
+            mypy=mypy,
+            score=score,
+            complete=complete,
+            result_id=self._result_id(plan),
+            timings_ms={"total": (time.perf_counter() - started) * 1000},
+        )
+
+    def _result_id(self, plan: _Plan) -> str:
+        return (
+            KeyBuilder()
+            .add("ruff", plan.ruff_key)
+            .add("mypy", plan.mypy_key)
+            .add("formula", FORMULA_VERSION)
+            .add("severity", repr(sorted(self.settings.severity.items())))
+            .digest()
+        )
+
+    def _with_overrides(self, result: ToolResult | None) -> ToolResult | None:
+        if result is None or not self.settings.severity:
+            return result
+        return replace(result, findings=apply_severity(result.findings, self.settings.severity))
+
+    def _score(
+        self, plan: _Plan, ruff: ToolResult | None, mypy: ToolResult | None
+    ) -> ScoreBreakdown:
+        metrics = self._metrics_for(plan.digest, plan.text)
+        findings = [*(ruff.findings if ruff else ()), *(mypy.findings if mypy else ())]
+        if isinstance(metrics, str):
+            return compute_score(None, findings, syntax_error=metrics)
+        return compute_score(metrics, findings)
+
+    def _metrics_for(self, digest: str, text: str) -> CodeMetrics | str:
+        found = self._metrics.get(digest)
+        if found is None:
+            try:
+                found = measure(text)
+            except SyntaxError as exc:
+                found = f"line {exc.lineno}: {exc.msg}"
+            except ValueError as exc:
+                found = str(exc)
+            self._metrics[digest] = found
+            if len(self._metrics) > _METRICS_MEMO_SIZE:
+                self._metrics.popitem(last=False)
+        else:
+            self._metrics.move_to_end(digest)
+        return found
+
+
+def apply_severity(
+    findings: Iterable[Finding], overrides: Mapping[str, Severity]
+) -> tuple[Finding, ...]:
+    """Per-code severity overrides: "E501", "ruff:E501" or "mypy:arg-type" keys."""
+    adjusted = []
+    for finding in findings:
+        code = finding.code or ""
+        level = overrides.get(f"{finding.source.value}:{code}") or overrides.get(code)
+        adjusted.append(finding if level is None else replace(finding, severity=level))
+    return tuple(adjusted)
+
+
+def _run_key(project: MypyProject, graph: ProjectGraph | None) -> str:
+    """Two reviews share a project run only if they saw the same sources."""
+    key = KeyBuilder().add("root", str(project.root)).add("targets", "\0".join(project.targets))
+    if graph is not None:
+        key.add_many("sources", sorted((str(p), f.digest) for p, f in graph.files.items()))
+    return key.digest()
+
+
+async def _probe_versions(settings: ReviewSettings) -> ToolVersions:
+    ruff: str | None = None
+    mypy: str | None = None
+    ruff_failure = mypy_failure = None
+    try:
+        ruff = await ruff_version(settings.ruff)
+    except ProcessError as exc:
+        ruff_failure = ToolFailure(Source.RUFF, exc.kind, f"ruff: {exc.message}")
+    try:
+        mypy = await mypy_version(settings.mypy)
+    except ProcessError as exc:
+        mypy_failure = ToolFailure(Source.MYPY, exc.kind, f"mypy: {exc.message}")
+    return ToolVersions(ruff, mypy, ruff_failure, mypy_failure)
+
+
+def _own_python() -> str:
+    return sys.executable
+
+
+def _disk_text(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _file_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""

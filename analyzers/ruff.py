@@ -1,0 +1,146 @@
+"""ruff behind one small async interface: argv, run, parse, findings."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import sysconfig
+import time
+from pathlib import Path
+from typing import Any
+
+from analyzers.findings import (
+    Edit,
+    Finding,
+    Fix,
+    Severity,
+    Source,
+    Span,
+    ToolFailure,
+    ToolResult,
+)
+from analyzers.process import ProcessError, run_process
+from analyzers.settings import ToolSettings
+from analyzers.text import split_lines
+
+_ERROR_CODES = frozenset({"F821", "F822", "F823", "E999", "invalid-syntax"})
+_UNNECESSARY_CODES = frozenset({"F401", "F841", "F811", "RUF100", "F504", "F522", "F523"})
+
+
+def ruff_command(settings: ToolSettings) -> list[str]:
+    if settings.path:
+        return [settings.path]
+    scripts = Path(sysconfig.get_path("scripts"))
+    bundled = scripts / "ruff"
+    if bundled.is_file():
+        return [str(bundled)]
+    found = shutil.which("ruff")
+    return [found] if found else [sys.executable, "-m", "ruff"]
+
+
+async def ruff_version(settings: ToolSettings) -> str:
+    done = await run_process([*ruff_command(settings), "--version"], timeout=30)
+    if done.returncode != 0:
+        raise ProcessError("crash", done.stderr.decode(errors="replace").strip())
+    return done.stdout.decode().strip().removeprefix("ruff ").strip()
+
+
+def check_argv(settings: ToolSettings, path: Path) -> list[str]:
+    return [
+        *ruff_command(settings),
+        "check",
+        "--output-format",
+        "json",
+        "--no-fix",
+        "--force-exclude",
+        "--quiet",
+        *settings.args,
+        "--stdin-filename",
+        str(path),
+        "-",
+    ]
+
+
+async def run_ruff(
+    settings: ToolSettings, path: Path, text: str, *, cwd: Path, timeout: float, version: str
+) -> ToolResult:
+    started = time.perf_counter()
+    try:
+        done = await run_process(
+            check_argv(settings, path), cwd=cwd, stdin=text.encode("utf-8"), timeout=timeout
+        )
+    except ProcessError as exc:
+        return _failed(exc.kind, exc.message, version, started)
+    stderr = done.stderr.decode(errors="replace").strip()
+    if done.returncode not in (0, 1):
+        return _failed("config" if "toml" in stderr.lower() else "crash", stderr, version, started)
+    try:
+        records = json.loads(done.stdout or b"[]")
+    except ValueError:
+        return _failed("crash", f"unreadable output: {done.stdout[:200]!r}", version, started)
+    lines = split_lines(text)
+    findings = tuple(parse_record(record, lines) for record in records)
+    return ToolResult(Source.RUFF, findings, None, version, (time.perf_counter() - started) * 1000)
+
+
+def _failed(kind: str, message: str, version: str, started: float) -> ToolResult:
+    failure = ToolFailure(Source.RUFF, kind, f"ruff: {message or 'failed'}")
+    return ToolResult(Source.RUFF, (), failure, version, (time.perf_counter() - started) * 1000)
+
+
+def parse_record(record: dict[str, Any], lines: list[str]) -> Finding:
+    code = record.get("code")
+    message = str(record.get("message", ""))
+    span = _span(record.get("location"), record.get("end_location"), lines)
+    fix_data = record.get("fix")
+    fix = None
+    if isinstance(fix_data, dict):
+        edits = tuple(
+            Edit(
+                _span(e.get("location"), e.get("end_location"), lines, clamp_eof=False),
+                str(e.get("content", "")),
+            )
+            for e in fix_data.get("edits", ())
+        )
+        fix = Fix(str(fix_data.get("message") or ""), str(fix_data.get("applicability", "")), edits)
+    return Finding(
+        source=Source.RUFF,
+        code=code,
+        message=message,
+        severity=default_severity(code),
+        span=span,
+        url=record.get("url"),
+        unnecessary=code in _UNNECESSARY_CODES,
+        fix=fix,
+    )
+
+
+def default_severity(code: str | None) -> Severity:
+    """ruff-lsp's convention: syntax errors and undefined names are errors."""
+    if code is None or code in _ERROR_CODES:
+        return Severity.ERROR
+    return Severity.WARNING
+
+
+def _span(start: Any, end: Any, lines: list[str], *, clamp_eof: bool = True) -> Span:
+    """ruff rows are 1-based, columns 1-based code points, end exclusive."""
+    start_line, start_col = _point(start)
+    end_line, end_col = _point(end) if end else (start_line, start_col)
+    if clamp_eof and lines:
+        start_line, start_col = _clamp(start_line, start_col, lines)
+        end_line, end_col = _clamp(end_line, end_col, lines)
+    end_line, end_col = max((end_line, end_col), (start_line, start_col))
+    return Span(start_line, start_col, end_line, end_col)
+
+
+def _point(location: Any) -> tuple[int, int]:
+    if not isinstance(location, dict):
+        return 0, 0
+    return max(int(location.get("row", 1)) - 1, 0), max(int(location.get("column", 1)) - 1, 0)
+
+
+def _clamp(line: int, col: int, lines: list[str]) -> tuple[int, int]:
+    if line >= len(lines):
+        return len(lines) - 1, len(lines[-1])
+    return line, min(col, len(lines[line]))

@@ -1,0 +1,30 @@
+"""Source text as the tools and LSP see it: decoding and line splitting."""
+
+from __future__ import annotations
+
+import re
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines split only at \\n, \\r\\n and \\r, as LSP, ruff and mypy count them.
+
+    str.splitlines() also breaks at form feeds and Unicode separators, which would
+    shift every row after them.
+    """
+    return _LINE_BREAK.split(text)
+
+
+class UndecodableSource(ValueError):
+    """The file is not UTF-8 text: binary, or another encoding."""
+
+
+def decode_source(data: bytes) -> str:
+    if b"\x00" in data[:8192]:
+        raise UndecodableSource("the file looks binary (it contains NUL bytes)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise UndecodableSource(f"the file is not valid UTF-8 (line {line})") from None

@@ -1,0 +1,163 @@
+"""Settings from the client and config-file watching.
+
+Precedence, per key (a later layer wins): built-in defaults, `[tool.tapps]` in the
+folder's pyproject.toml, `initializationOptions`, then `workspace/configuration`
+(section `tapps`, asked per folder) or settings pushed with
+`workspace/didChangeConfiguration`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+
+from analyzers.configs import WATCHED_CONFIG_NAMES
+from server.diagnostics import schedule_review, uri_to_path
+
+if TYPE_CHECKING:
+    from server.app import TappsServer
+    from server.session import Folder
+
+log = logging.getLogger(__name__)
+SECTION = "tapps"
+
+
+def _section(raw: object) -> dict[str, Any]:
+    if not isinstance(raw, Mapping):
+        return {}
+    inner = raw.get(SECTION)
+    return dict(inner) if isinstance(inner, Mapping) else dict(raw)
+
+
+def register(server: TappsServer) -> None:
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
+    server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(did_change_watched_files)
+    server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)(did_change_folders)
+    server.feature(types.SHUTDOWN)(shutdown)
+
+
+def initialize(ls: TappsServer, params: types.InitializeParams) -> None:
+    ls.session.global_settings = _section(params.initialization_options)
+    if params.client_info is not None:
+        ls.client_name = f"{params.client_info.name} {params.client_info.version or ''}".strip()
+    roots = [uri_to_path(f.uri) for f in params.workspace_folders or []]
+    if not roots and params.root_uri:
+        roots = [uri_to_path(params.root_uri)]
+    for root in roots:
+        if root is not None:
+            ls.session.add_folder(root)
+
+
+async def initialized(ls: TappsServer, params: types.InitializedParams) -> None:
+    _report_problems(ls)
+    await pull_configuration(ls)
+    await _watch_config_files(ls)
+
+
+async def did_change_configuration(
+    ls: TappsServer, params: types.DidChangeConfigurationParams
+) -> None:
+    pushed = params.settings
+    if isinstance(pushed, Mapping) and isinstance(pushed.get(SECTION), Mapping):
+        for folder in ls.session.all_folders():
+            folder.editor_settings = dict(pushed[SECTION])
+        _reconfigure(ls, ls.session.all_folders())
+    else:
+        await pull_configuration(ls)
+
+
+def did_change_watched_files(ls: TappsServer, params: types.DidChangeWatchedFilesParams) -> None:
+    names = {Path(change.uri).name for change in params.changes}
+    if not names & WATCHED_CONFIG_NAMES:
+        return
+    for folder in ls.session.all_folders():
+        folder.forget_projects()
+    _reconfigure(ls, ls.session.all_folders(), force=True)
+
+
+async def did_change_folders(
+    ls: TappsServer, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    for removed in params.event.removed:
+        root = uri_to_path(removed.uri)
+        if root is not None:
+            ls.session.remove_folder(root)
+    for added in params.event.added:
+        root = uri_to_path(added.uri)
+        if root is not None:
+            ls.session.add_folder(root)
+    await pull_configuration(ls)
+
+
+def shutdown(ls: TappsServer, *args: Any) -> None:
+    ls.shutdown_session()
+
+
+async def pull_configuration(ls: TappsServer) -> None:
+    """Ask the client for each folder's `tapps` section, then apply what changed."""
+    if not get_capability(ls.client_capabilities, "workspace.configuration", False):
+        _reconfigure(ls, ls.session.all_folders())
+        return
+    folders = ls.session.all_folders()
+    items = [types.ConfigurationItem(scope_uri=f.root.as_uri(), section=SECTION) for f in folders]
+    try:
+        answers = await ls.workspace_configuration_async(types.ConfigurationParams(items=items))
+    except Exception as exc:  # a client that fails this still gets defaults
+        log.warning("workspace/configuration failed: %s", exc)
+        answers = []
+    for folder, answer in zip(folders, answers, strict=False):
+        folder.editor_settings = _section(answer) if isinstance(answer, Mapping) else {}
+    _reconfigure(ls, folders)
+
+
+def _reconfigure(ls: TappsServer, folders: list[Folder], *, force: bool = False) -> None:
+    changed = [f for f in folders if f.configure(ls.session.global_settings) or force]
+    _report_problems(ls)
+    if not changed:
+        return
+    for uri, document in list(ls.workspace.text_documents.items()):
+        path = uri_to_path(uri)
+        if path is not None and ls.session.folder_for(path) in changed:
+            schedule_review(ls, uri, document.source, document.version)
+
+
+def _report_problems(ls: TappsServer) -> None:
+    for folder in ls.session.all_folders():
+        for problem in folder.problems:
+            key = f"settings:{folder.root}:{problem}"
+            if key not in ls.session.shown_messages:
+                ls.session.shown_messages.add(key)
+                ls.window_show_message(
+                    types.ShowMessageParams(
+                        type=types.MessageType.Warning, message=f"tapps-lsp settings: {problem}"
+                    )
+                )
+
+
+async def _watch_config_files(ls: TappsServer) -> None:
+    if not get_capability(
+        ls.client_capabilities, "workspace.did_change_watched_files.dynamic_registration", False
+    ):
+        return
+    pattern = "**/{" + ",".join(sorted(WATCHED_CONFIG_NAMES)) + "}"
+    registration = types.Registration(
+        id=f"tapps-config-{uuid.uuid4()}",
+        method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES,
+        register_options=types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern=pattern)]
+        ),
+    )
+    try:
+        await ls.client_register_capability_async(
+            types.RegistrationParams(registrations=[registration])
+        )
+    except Exception as exc:  # without watching, config changes apply on the next save
+        log.warning("could not register config file watching: %s", exc)

@@ -1,0 +1,124 @@
+"""Findings and scores to LSP diagnostics; the only place that knows LSP positions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from lsprotocol import types
+
+from analyzers.findings import FileReport, Finding, ScoreBreakdown, Severity, Span
+from analyzers.score import format_score
+
+SCORE_SOURCE = "tapps"
+SCORE_CODE = "score"
+
+
+class PositionMapper:
+    """Code-point columns of one text to the negotiated position encoding."""
+
+    def __init__(self, lines: Sequence[str], encoding: str) -> None:
+        self.lines = lines
+        self.encoding = encoding
+
+    def position(self, line: int, col: int) -> types.Position:
+        if not self.lines:
+            return types.Position(0, 0)
+        if line >= len(self.lines):
+            line = len(self.lines) - 1
+            col = len(self.lines[line])
+        text = self.lines[max(line, 0)]
+        col = min(max(col, 0), len(text))
+        return types.Position(max(line, 0), self._units(text[:col]))
+
+    def _units(self, prefix: str) -> int:
+        if prefix.isascii() or self.encoding == types.PositionEncodingKind.Utf32:
+            return len(prefix)
+        if self.encoding == types.PositionEncodingKind.Utf8:
+            return len(prefix.encode("utf-8", "surrogatepass"))
+        return len(prefix.encode("utf-16-le", "surrogatepass")) // 2
+
+    def range(self, span: Span) -> types.Range:
+        return types.Range(
+            self.position(span.start_line, span.start_col),
+            self.position(span.end_line, span.end_col),
+        )
+
+
+_SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFORMATION: types.DiagnosticSeverity.Information,
+    Severity.HINT: types.DiagnosticSeverity.Hint,
+}
+
+
+def finding_to_diagnostic(finding: Finding, mapper: PositionMapper) -> types.Diagnostic:
+    tags = []
+    if finding.unnecessary:
+        tags.append(types.DiagnosticTag.Unnecessary)
+    if finding.deprecated:
+        tags.append(types.DiagnosticTag.Deprecated)
+    related = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(
+                uri=Path(item.path).as_uri(),
+                range=types.Range(
+                    types.Position(item.span.start_line, item.span.start_col),
+                    types.Position(item.span.end_line, item.span.end_col),
+                ),
+            ),
+            message=item.message,
+        )
+        for item in finding.related
+    ]
+    return types.Diagnostic(
+        range=mapper.range(finding.span),
+        message=finding.message,
+        severity=_SEVERITY[finding.severity],
+        code=finding.code,
+        code_description=types.CodeDescription(href=finding.url) if finding.url else None,
+        source=finding.source.value,
+        tags=tags or None,
+        related_information=related or None,
+        data=_fix_data(finding),
+    )
+
+
+def _fix_data(finding: Finding) -> object | None:
+    if finding.fix is None:
+        return None
+    return {
+        "fix": {
+            "message": finding.fix.message,
+            "applicability": finding.fix.applicability,
+            "edits": [
+                {"span": asdict(edit.span), "newText": edit.new_text} for edit in finding.fix.edits
+            ],
+        }
+    }
+
+
+def score_diagnostic(
+    score: ScoreBreakdown, mapper: PositionMapper, threshold: int
+) -> types.Diagnostic:
+    first_line = mapper.lines[0] if mapper.lines else ""
+    low = score.total is not None and score.total < threshold
+    return types.Diagnostic(
+        range=mapper.range(Span(0, 0, 0, len(first_line))),
+        message=format_score(score),
+        severity=types.DiagnosticSeverity.Warning if low else types.DiagnosticSeverity.Information,
+        code=SCORE_CODE,
+        source=SCORE_SOURCE,
+        data={"score": asdict(score)},
+    )
+
+
+def report_diagnostics(
+    report: FileReport, mapper: PositionMapper, threshold: int
+) -> list[types.Diagnostic]:
+    diagnostics = [finding_to_diagnostic(f, mapper) for f in report.findings]
+    if report.score is not None:
+        diagnostics.append(score_diagnostic(report.score, mapper, threshold))
+    return diagnostics

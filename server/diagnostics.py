@@ -1,0 +1,205 @@
+"""Reviews of open documents, published by push, or answered by pull.
+
+A client that can pull (`textDocument/diagnostic`) gets pull only, and a refresh
+request when a newer result is ready; every other client gets push. Either way a
+result is only shown for the document version it reviewed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+from pygls.capabilities import get_capability
+from pygls.uris import to_fs_path
+
+from analyzers.findings import (
+    FileReport,
+    Finding,
+    Severity,
+    Source,
+    Span,
+    ToolFailure,
+    ToolResult,
+)
+from analyzers.text import UndecodableSource, decode_source, split_lines
+from server.convert import PositionMapper, report_diagnostics
+from server.session import DocumentState
+
+if TYPE_CHECKING:
+    from server.app import TappsServer
+
+log = logging.getLogger(__name__)
+_WAIT_SLACK_S = 15.0
+
+
+def uri_to_path(uri: str) -> Path | None:
+    fs_path = to_fs_path(uri) if uri.startswith("file:") else None
+    return Path(fs_path).resolve() if fs_path else None
+
+
+def schedule_review(ls: TappsServer, uri: str, text: str, version: int | None) -> None:
+    """Start reviewing this content; a review of an older content is cancelled."""
+    state = ls.session.document(uri)
+    if state.task is not None and not state.task.done():
+        state.task.cancel()
+    state.version = version
+    state.task = ls.session.spawn(review_and_publish(ls, uri, text, version))
+
+
+async def review_and_publish(ls: TappsServer, uri: str, text: str, version: int | None) -> None:
+    path = uri_to_path(uri)
+    if path is None:
+        return
+    state = ls.session.document(uri)
+    folder = ls.session.folder_for(path)
+    reviewer = folder.reviewer
+    assert reviewer is not None
+    refusal = _refusal(path, text, folder.settings.max_file_size)
+    if refusal is not None:
+        report = FileReport(str(path), "", None, None, None, complete=True, result_id="refused")
+        report = _with_notice(report, refusal)
+        _deliver(
+            ls,
+            uri,
+            state,
+            report,
+            text=text,
+            version=version,
+            threshold=folder.settings.score_threshold,
+        )
+        return
+    try:
+        async for report in reviewer.review(path, text):
+            if state.version != version:
+                log.debug("dropping a result for %s version %s", uri, version)
+                return
+            _deliver(
+                ls,
+                uri,
+                state,
+                report,
+                text=text,
+                version=version,
+                threshold=folder.settings.score_threshold,
+            )
+            for failure in report.failures:
+                _show_failure(ls, failure)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # the server keeps serving whatever one review does
+        log.exception("review of %s failed", uri)
+        _show_once(
+            ls,
+            f"internal:{type(exc).__name__}:{exc}",
+            f"tapps-lsp could not review {path.name}: {exc}",
+            types.MessageType.Error,
+        )
+
+
+def _refusal(path: Path, text: str, limit: int) -> str | None:
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        return (
+            f"tapps: not reviewed: the file is {size / 1e6:.1f} MB, over the "
+            f"{limit / 1e6:.1f} MB limit (setting maxFileSize)"
+        )
+    if "\x00" in text:
+        return "tapps: not reviewed: the file looks binary (it contains NUL bytes)"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        decode_source(data)
+    except UndecodableSource as exc:
+        return f"tapps: not reviewed: {exc}"
+    return None
+
+
+def _with_notice(report: FileReport, message: str) -> FileReport:
+    notice = Finding(Source.TAPPS, "not-reviewed", message, Severity.WARNING, Span.point(0))
+    return FileReport(
+        report.path,
+        report.content_hash,
+        ToolResult(Source.TAPPS, (notice,)),
+        None,
+        None,
+        complete=True,
+        result_id=report.result_id,
+    )
+
+
+def _deliver(
+    ls: TappsServer,
+    uri: str,
+    state: DocumentState,
+    report: FileReport,
+    *,
+    text: str,
+    version: int | None,
+    threshold: int,
+) -> None:
+    state.report = report
+    state.report_text = text
+    state.report_version = version
+    state.notify()
+    if ls.pull_mode:
+        if report.complete and ls.can_refresh:
+            ls.session.spawn(_refresh(ls))
+        return
+    diagnostics = diagnostics_for(ls, report, text, threshold)
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
+    )
+
+
+async def _refresh(ls: TappsServer) -> None:
+    try:
+        await asyncio.wait_for(ls.workspace_diagnostic_refresh_async(None), 10)
+    except Exception as exc:  # a client that fails a refresh still answers pulls
+        log.debug("diagnostic refresh failed: %s", exc)
+
+
+def diagnostics_for(
+    ls: TappsServer, report: FileReport, text: str, threshold: int
+) -> list[types.Diagnostic]:
+    mapper = PositionMapper(split_lines(text), str(ls.workspace.position_encoding or "utf-16"))
+    return report_diagnostics(report, mapper, threshold)
+
+
+def _show_failure(ls: TappsServer, failure: ToolFailure) -> None:
+    kind = types.MessageType.Warning if failure.kind == "warning" else types.MessageType.Error
+    _show_once(ls, f"{failure.tool}:{failure.kind}:{failure.message}", failure.message, kind)
+
+
+def _show_once(ls: TappsServer, key: str, message: str, kind: types.MessageType) -> None:
+    log.warning("%s", message)
+    if key in ls.session.shown_messages:
+        return
+    ls.session.shown_messages.add(key)
+    ls.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+async def pull_report(ls: TappsServer, uri: str) -> tuple[FileReport, str]:
+    """The report a pull answers with: the newest for this document, waiting for one if
+    none exists yet. A pull never answers from an empty cache."""
+    state = ls.session.document(uri)
+    if state.report is None and (state.task is None or state.task.done()):
+        document = ls.workspace.get_text_document(uri)
+        schedule_review(ls, uri, document.source, document.version)
+    path = uri_to_path(uri)
+    timeout = _WAIT_SLACK_S
+    if path is not None:
+        timeout += ls.session.folder_for(path).settings.timeout
+    async with asyncio.timeout(timeout):
+        while state.report is None or not (state.report.complete or ls.can_refresh):
+            await state.wait_changed()
+    return state.report, state.report_text
+
+
+def supports_pull(ls: TappsServer) -> bool:
+    return get_capability(ls.client_capabilities, "text_document.diagnostic", None) is not None

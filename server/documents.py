@@ -1,0 +1,37 @@
+"""Document sync: review on open and on save, clear on close."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from server.diagnostics import schedule_review
+
+if TYPE_CHECKING:
+    from server.app import TappsServer
+
+
+def register(server: TappsServer) -> None:
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: TappsServer, params: types.DidOpenTextDocumentParams) -> None:
+        document = params.text_document
+        schedule_review(ls, document.uri, document.text, document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=True))
+    def did_save(ls: TappsServer, params: types.DidSaveTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        document = ls.workspace.get_text_document(uri)
+        text = params.text if params.text is not None else document.source
+        schedule_review(ls, uri, text, document.version)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: TappsServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        state = ls.session.documents.pop(uri, None)
+        if state is not None and state.task is not None:
+            state.task.cancel()
+        if not ls.pull_mode:
+            ls.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+            )

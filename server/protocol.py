@@ -1,0 +1,38 @@
+"""pygls' protocol with the fixes our server relies on (see shared/notes/pygls2.md)."""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Generator
+from typing import Any
+
+from lsprotocol import types
+from pygls.protocol import LanguageServerProtocol, lsp_method
+
+EXECUTE_PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = contextvars.ContextVar(
+    "execute_params", default=None
+)
+
+
+class TappsProtocol(LanguageServerProtocol):
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    def lsp_workspace__execute_command(
+        self, params: types.ExecuteCommandParams
+    ) -> Generator[Any, Any, Any]:
+        """Command handlers never see their ExecuteCommandParams; stash them for
+        the handler (async handlers inherit the context)."""
+        EXECUTE_PARAMS.set(params)
+        return (yield from super().lsp_workspace__execute_command(params))
+
+    @lsp_method(types.SHUTDOWN)
+    def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
+        """pygls 2.1.1 iterates the live futures dict here, which raises when a command
+        is still running (pygls #606); iterate a snapshot instead."""
+        if (handler := self.fm.features.get(types.SHUTDOWN)) is not None:
+            yield handler, args, None
+        current_id = self.msg_id
+        for msg_id, future in list(self._request_futures.items()):
+            if msg_id != current_id and not future.done():
+                future.cancel()
+        self._shutdown = True
+        return None

@@ -1,0 +1,137 @@
+"""Per-workspace state: folders with their settings and engines, and open-document reviews."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analyzers.cache.store import ResultStore
+from analyzers.findings import FileReport
+from analyzers.review import Reviewer
+from analyzers.settings import ReviewSettings
+from analyzers.workspace import make_reviewer, open_store, project_root, project_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Folder:
+    """One workspace folder (or the project of a file outside every folder)."""
+
+    root: Path
+    editor_settings: dict[str, Any] = field(default_factory=dict)
+    settings: ReviewSettings = field(default_factory=ReviewSettings)
+    problems: list[str] = field(default_factory=list)
+    store: ResultStore | None = None
+    reviewer: Reviewer | None = None
+
+    def configure(self, global_settings: Mapping[str, Any] | None) -> bool:
+        """Rebuild settings from every layer; returns True when they changed."""
+        settings, problems = project_settings(self.root, global_settings, self.editor_settings)
+        changed = settings != self.settings or self.reviewer is None
+        self.problems = problems
+        if changed:
+            self._rebuild(settings)
+        return changed
+
+    def _rebuild(self, settings: ReviewSettings) -> None:
+        old = self.settings
+        self.settings = settings
+        if self.store is None or old.cache != settings.cache:
+            if self.store is not None:
+                self.store.close()
+            self.store = open_store(self.root, settings)
+        self.reviewer = make_reviewer(self.root, settings, self.store)
+
+    def forget_projects(self) -> None:
+        """Config files changed: mypy roots and targets must be found again."""
+        if self.reviewer is not None and self.store is not None:
+            self.reviewer = make_reviewer(self.root, self.settings, self.store)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+
+@dataclass(slots=True)
+class DocumentState:
+    """What the server last concluded about one open document."""
+
+    version: int | None = None
+    report: FileReport | None = None
+    report_text: str = ""
+    report_version: int | None = None
+    task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def wait_changed(self) -> None:
+        await self._changed.wait()
+
+
+@dataclass(slots=True)
+class Session:
+    folders: dict[Path, Folder] = field(default_factory=dict)
+    loose: dict[Path, Folder] = field(default_factory=dict)
+    global_settings: dict[str, Any] = field(default_factory=dict)
+    documents: dict[str, DocumentState] = field(default_factory=dict)
+    shown_messages: set[str] = field(default_factory=set)
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def add_folder(self, root: Path) -> Folder:
+        folder = self.folders.get(root)
+        if folder is None:
+            folder = self.folders[root] = Folder(root)
+            folder.configure(self.global_settings)
+        return folder
+
+    def remove_folder(self, root: Path) -> None:
+        folder = self.folders.pop(root, None)
+        if folder is not None:
+            folder.close()
+
+    def folder_for(self, path: Path) -> Folder:
+        """The deepest workspace folder holding `path`, else the project around it."""
+        best: Folder | None = None
+        for root, folder in self.folders.items():
+            if (root == path or root in path.parents) and (
+                best is None or len(root.parts) > len(best.root.parts)
+            ):
+                best = folder
+        if best is not None:
+            return best
+        root = project_root(path)
+        loose = self.loose.get(root)
+        if loose is None:
+            loose = self.loose[root] = Folder(root)
+            loose.configure(self.global_settings)
+        return loose
+
+    def all_folders(self) -> list[Folder]:
+        return [*self.folders.values(), *self.loose.values()]
+
+    def document(self, uri: str) -> DocumentState:
+        state = self.documents.get(uri)
+        if state is None:
+            state = self.documents[uri] = DocumentState()
+        return state
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        return task
+
+    def close(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        for folder in self.all_folders():
+            folder.close()

@@ -1,0 +1,66 @@
+"""`tapps-lsp check`: the headless review, its formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CHECK = [sys.executable, "-m", "server", "check"]
+
+
+def run_check(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CHECK, *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_text_output_lists_files_then_findings(basic_project: Path) -> None:
+    done = run_check("app", cwd=basic_project)
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    summary = {line.split()[0]: line.split()[1:] for line in lines if "errors/" in line}
+    assert set(summary) == {
+        "app/__init__.py",
+        "app/a.py",
+        "app/b.py",
+        "app/lint.py",
+        "app/typeerr.py",
+        "app/unicode.py",
+    }
+    assert summary["app/b.py"] == ["100", "0", "errors/0", "warnings"]
+    assert "app/lint.py:1:8: F401 `os` imported but unused [ruff]" in lines
+    assert any(
+        line.startswith("app/typeerr.py:1:14: assignment Incompatible types")
+        and line.endswith("[mypy]")
+        for line in lines
+    )
+
+
+def test_exit_codes_follow_fail_on(basic_project: Path) -> None:
+    assert run_check("app/b.py", cwd=basic_project).returncode == 0
+    assert run_check("app/lint.py", cwd=basic_project).returncode == 0
+    assert run_check("app/lint.py", "--fail-on", "warning", cwd=basic_project).returncode == 1
+    assert run_check("app/typeerr.py", "--fail-on", "none", cwd=basic_project).returncode == 0
+    missing = run_check("app/nothing.py", cwd=basic_project)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_json_output_and_the_cache_on_a_second_run(basic_project: Path) -> None:
+    first = json.loads(run_check("app/typeerr.py", "--format", "json", cwd=basic_project).stdout)
+    second = json.loads(run_check("app/typeerr.py", "--format", "json", cwd=basic_project).stdout)
+    [report] = [entry["report"] for entry in first]
+    [cached] = [entry["report"] for entry in second]
+    assert report["mypy"]["cached"] is False and cached["mypy"]["cached"] is True
+    assert cached["mypy"]["findings"] == report["mypy"]["findings"]
+    assert report["score"]["total"] == cached["score"]["total"] < 100
+    assert (basic_project / ".tapps_cache" / ".gitignore").read_text().strip() == "*"
+
+
+def test_a_missing_tool_exits_2_and_says_so(basic_project: Path) -> None:
+    pyproject = basic_project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.tapps.mypy]\npath = "/no/such/mypy"\n')
+    done = run_check("app/b.py", cwd=basic_project)
+    assert done.returncode == 2
+    assert "tool problem: mypy: executable not found: /no/such/mypy" in done.stdout
