@@ -9,6 +9,7 @@ One run yields findings for every file it owns, and those are cached per file.
 from __future__ import annotations
 
 import asyncio
+import configparser
 import json
 import os
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.cache.keys import KeyBuilder
-from analyzers.configs import MypyConfig, user_mypy_configs
+from analyzers.configs import MypyConfig, read_toml, user_mypy_configs
 from analyzers.findings import Finding, Related, Severity, Source, Span, ToolFailure
 from analyzers.imports import ProjectGraph, ProjectIndexer
 from analyzers.mypy_columns import MypyColumnMapper
@@ -114,7 +115,7 @@ def _optional_int(value: Any) -> int | None:
 
 
 def to_finding(raw: RawMessage, mapper: MypyColumnMapper) -> Finding:
-    span = mapper.span(raw.line, raw.column, raw.end_line, raw.end_column)
+    span = mapper.span(raw.line, raw.column, raw.end_line, raw.end_column, code=raw.code)
     message = raw.message if not raw.hint else f"{raw.message}\n{raw.hint}"
     return Finding(
         source=Source.MYPY,
@@ -162,6 +163,14 @@ class MypyProject:
     @property
     def root(self) -> Path:
         return self.config.root
+
+    @property
+    def native_parser(self) -> bool:
+        """Which parser's column convention mypy reports in (native is mypy 2's default)."""
+        for arg in reversed(self.settings.args):
+            if arg in ("--native-parser", "--no-native-parser"):
+                return arg == "--native-parser"
+        return config_native_parser(self.config) is not False
 
     def owns(self, path: Path) -> bool:
         if not self.targets:
@@ -267,7 +276,9 @@ class MypyProject:
             by_path.setdefault(message.path, []).append(message)
         grouped: dict[Path, tuple[Finding, ...]] = {}
         for path, raws in by_path.items():
-            mapper = MypyColumnMapper(shadows.get(path) or _read_text(path))
+            mapper = MypyColumnMapper(
+                shadows.get(path) or _read_text(path), native_parser=self.native_parser
+            )
             grouped[path] = tuple(to_finding(raw, mapper) for raw in raws)
         return grouped
 
@@ -356,6 +367,21 @@ def file_key(
         .add_many("imports", graph.dependency_digests(path))
         .digest()
     )
+
+
+def config_native_parser(config: MypyConfig) -> bool | None:
+    path = config.config_file
+    if path is None:
+        return None
+    if path.name == "pyproject.toml":
+        value = read_toml(path).get("tool", {}).get("mypy", {}).get("native_parser")
+        return value if isinstance(value, bool) else None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+        return parser.getboolean("mypy", "native_parser", fallback=None)
+    except (configparser.Error, ValueError, UnicodeDecodeError):
+        return None
 
 
 def config_text(config: MypyConfig) -> str:

@@ -266,6 +266,7 @@ class ServerRun:
     rss_peak_mb: float = 0.0
     clean_exits: list[bool] = field(default_factory=list)
     leftover_pids: list[int] = field(default_factory=list)
+    daemon_pids: list[int] = field(default_factory=list)  # more than one per start: restarts
     message_counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
@@ -287,7 +288,9 @@ class Session:
         return [pid] if isinstance(pid, int) else []
 
     def rss_mb(self) -> float:
-        return self.client.rss_bytes(self.extra_pids()) / MB
+        daemons = self.extra_pids()
+        self.run.daemon_pids.extend(p for p in daemons if p not in self.run.daemon_pids)
+        return self.client.rss_bytes(daemons) / MB
 
     async def measure(
         self, doc: Doc, sent: float, version: int, want_error: bool | None = None

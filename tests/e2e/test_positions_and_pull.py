@@ -28,10 +28,16 @@ def _expected(line: str, needle: str, encoding: str, *, start_at: int = 0) -> tu
     return _units(line[:start], encoding), _units(line[: start + len(needle)], encoding)
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-8", "utf-32"])
+@pytest.mark.parametrize(
+    ("encoding", "native_parser"),
+    [("utf-16", True), ("utf-8", True), ("utf-32", True), ("utf-16", False)],
+)
 async def test_non_ascii_columns_in_the_negotiated_encoding(
-    basic_project: Path, encoding: str
+    basic_project: Path, encoding: str, native_parser: bool
 ) -> None:
+    if not native_parser:
+        pyproject = basic_project / "pyproject.toml"
+        pyproject.write_text(pyproject.read_text() + "native_parser = false\n")
     session = await start_session(basic_project, capabilities=with_encodings(encoding))
     try:
         mark = session.open("app/unicode.py")
