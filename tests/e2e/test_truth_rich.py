@@ -1,0 +1,155 @@
+"""Truth test: on rich 15.0.0, every file's diagnostics from the server equal what
+`ruff check` and the project-level `mypy` run print for it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from tests.corpus_rich import prepare_rich
+from tests.e2e.conftest import start_session, stop_session
+
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "bench" / ".corpus"
+
+Key = tuple[int, int, str, str]
+
+pytestmark = pytest.mark.corpus
+
+
+def _utf16(line: str, code_points: int) -> int:
+    return len(line[:code_points].encode("utf-16-le")) // 2
+
+
+def _direct_mypy(root: Path, cache: Path) -> dict[Path, set[Key]]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "-O",
+            "json",
+            "--show-absolute-path",
+            "--no-error-summary",
+            "--cache-dir",
+            str(cache),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    found: dict[Path, set[Key]] = defaultdict(set)
+    for line in done.stdout.splitlines():
+        record = json.loads(line)
+        path = Path(record["file"])
+        text_line = path.read_text(encoding="utf-8").split("\n")[record["line"] - 1]
+        column = record["column"] if text_line.isascii() else -1
+        message = record["message"] + (f"\n{record['hint']}" if record["hint"] else "")
+        found[path].add((record["line"] - 1, column, record["code"] or "", message))
+    return found
+
+
+def _direct_ruff(root: Path) -> dict[Path, set[Key]]:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--output-format",
+            "json",
+            "--no-fix",
+            "--force-exclude",
+            "rich",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    found: dict[Path, set[Key]] = defaultdict(set)
+    for record in json.loads(done.stdout):
+        path = Path(record["filename"])
+        row = record["location"]["row"] - 1
+        lines = path.read_text(encoding="utf-8").split("\n")
+        column = _utf16(lines[row], record["location"]["column"] - 1)
+        found[path].add((row, column, record["code"] or "", record["message"]))
+    return found
+
+
+INJECTED = '\n\ndef _truth_check(flag: bool) -> int:\n    return "not an int" if flag else None\n'
+
+
+@pytest.fixture(scope="module")
+def shared_corpus() -> Path:
+    return prepare_rich(CORPUS_DIR, Path(sys.executable)).root
+
+
+@pytest.fixture
+def rich_root(shared_corpus: Path, tmp_path: Path) -> Path:
+    """A copy of rich with type errors injected into every tenth module, console.py
+    (inside the 51-module import cycle) among them."""
+    root = tmp_path / "rich-copy"
+    shutil.copytree(shared_corpus, root, ignore=shutil.ignore_patterns(".mypy_cache"))
+    modules = sorted((root / "rich").rglob("*.py"))
+    for module in [*modules[::10], root / "rich" / "console.py"]:
+        with module.open("a", encoding="utf-8") as handle:
+            handle.write(INJECTED)
+    return root
+
+
+async def test_server_diagnostics_equal_ruff_and_project_mypy(
+    rich_root: Path, tmp_path: Path
+) -> None:
+    expected_mypy = _direct_mypy(rich_root, tmp_path / "direct-mypy-cache")
+    expected_ruff = _direct_ruff(rich_root)
+    files = sorted((rich_root / "rich").rglob("*.py"))
+    assert len(files) >= 90
+
+    session = await start_session(
+        rich_root, initialization_options={"cache": {"dir": str(tmp_path / "cache")}}
+    )
+    try:
+        marks = {path: session.open(str(path.relative_to(rich_root))) for path in files}
+        publishes = await asyncio.gather(
+            *(session.wait_complete(str(p.relative_to(rich_root)), after=marks[p]) for p in files)
+        )
+    finally:
+        await stop_session(session)
+
+    mismatches = []
+    for path, publish in zip(files, publishes, strict=True):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        got_mypy = {
+            (
+                d.range.start.line,
+                d.range.start.character if lines[d.range.start.line].isascii() else -1,
+                str(d.code or ""),
+                d.message,
+            )
+            for d in publish.by_source("mypy")
+        }
+        got_ruff = {
+            (d.range.start.line, d.range.start.character, str(d.code or ""), d.message)
+            for d in publish.by_source("ruff")
+        }
+        if got_mypy != expected_mypy.get(path, set()):
+            mismatches.append(("mypy", path.name, got_mypy ^ expected_mypy.get(path, set())))
+        if got_ruff != expected_ruff.get(path, set()):
+            mismatches.append(("ruff", path.name, got_ruff ^ expected_ruff.get(path, set())))
+    assert mismatches == []
+    assert (
+        sum(len(v) for v in expected_mypy.values()) + sum(len(v) for v in expected_ruff.values())
+        > 0
+    ), "the comparison must not be vacuous"
