@@ -36,8 +36,8 @@ def mypy_command(settings: MypySettings) -> list[str]:
     return [settings.path] if settings.path else [sys.executable, "-m", "mypy"]
 
 
-async def mypy_version(settings: MypySettings) -> str:
-    done = await run_process([*mypy_command(settings), "--version"], timeout=60)
+async def mypy_version(settings: MypySettings, *, timeout: float) -> str:
+    done = await run_process([*mypy_command(settings), "--version"], timeout=timeout)
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip() or "mypy --version failed"
         raise ProcessError("crash", message)

@@ -12,9 +12,10 @@ import logging
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from analyzers.cache.keys import KeyBuilder, content_hash
 from analyzers.cache.singleflight import SingleFlight
@@ -349,18 +350,21 @@ def _run_key(project: MypyProject, graph: ProjectGraph | None) -> str:
 
 
 async def _probe_versions(settings: ReviewSettings) -> ToolVersions:
-    ruff: str | None = None
-    mypy: str | None = None
-    ruff_failure = mypy_failure = None
+    """Both tools' versions, asked at once; a tool that cannot answer is a failure."""
+    ruff, mypy = await asyncio.gather(
+        _probe(Source.RUFF, ruff_version(settings.ruff, timeout=settings.timeout)),
+        _probe(Source.MYPY, mypy_version(settings.mypy, timeout=settings.timeout)),
+    )
+    return ToolVersions(ruff[0], mypy[0], ruff[1], mypy[1])
+
+
+async def _probe(
+    tool: Source, asking: Coroutine[Any, Any, str]
+) -> tuple[str | None, ToolFailure | None]:
     try:
-        ruff = await ruff_version(settings.ruff)
+        return await asking, None
     except ProcessError as exc:
-        ruff_failure = ToolFailure(Source.RUFF, exc.kind, f"ruff: {exc.message}")
-    try:
-        mypy = await mypy_version(settings.mypy)
-    except ProcessError as exc:
-        mypy_failure = ToolFailure(Source.MYPY, exc.kind, f"mypy: {exc.message}")
-    return ToolVersions(ruff, mypy, ruff_failure, mypy_failure)
+        return None, ToolFailure(tool, exc.kind, f"{tool.value}: {exc.message}")
 
 
 def _own_python() -> str:

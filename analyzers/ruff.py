@@ -39,8 +39,8 @@ def ruff_command(settings: ToolSettings) -> list[str]:
     return [found] if found else [sys.executable, "-m", "ruff"]
 
 
-async def ruff_version(settings: ToolSettings) -> str:
-    done = await run_process([*ruff_command(settings), "--version"], timeout=30)
+async def ruff_version(settings: ToolSettings, *, timeout: float) -> str:
+    done = await run_process([*ruff_command(settings), "--version"], timeout=timeout)
     if done.returncode != 0:
         raise ProcessError("crash", done.stderr.decode(errors="replace").strip())
     return done.stdout.decode().strip().removeprefix("ruff ").strip()

@@ -1,0 +1,213 @@
+"""Bad input and faults get a clear message and lose nothing; settings apply live."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lsprotocol import types
+from pytest_lsp import LanguageClient, make_test_lsp_client
+
+from tests.e2e.conftest import Session, copy_fixture, start_session, stop_session
+
+
+def _fake_tool(folder: Path, name: str, body: str) -> Path:
+    """A stand-in executable for faults no real mypy can be made to produce on demand."""
+    script = folder / name
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+async def test_a_hung_mypy_times_out_once_and_ruff_still_arrives(
+    basic_project: Path, tmp_path: Path
+) -> None:
+    # Fault injection: a real mypy cannot be made to hang on demand, so a script that
+    # sleeps stands in for it.
+    hung = _fake_tool(tmp_path, "mypy", "sleep 30")
+    options = {"mypy": {"path": str(hung)}, "timeout": 1}
+    session = await start_session(basic_project, initialization_options=options)
+    try:
+        mark = session.open("app/lint.py")
+        opened = await session.wait_complete("app/lint.py", after=mark)
+        assert [d.code for d in opened.by_source("ruff")] == ["F401"]
+        assert opened.by_source("tapps")[0].message.startswith("Quality ")
+        mark = session.save("app/lint.py", session.text("app/lint.py"))
+        await session.wait_complete("app/lint.py", after=mark)
+        timeouts = [m for m in session.client.messages if "timed out" in m.message]
+        assert len(timeouts) == 1
+    finally:
+        await stop_session(session)
+
+
+async def test_a_mypy_config_error_is_shown_once(basic_project: Path) -> None:
+    pyproject = basic_project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "warn_unreachable = 'maybe'\n")
+    session = await start_session(basic_project)
+    try:
+        for name in ("app/typeerr.py", "app/lint.py"):
+            mark = session.open(name)
+            await session.wait_complete(name, after=mark)
+        shown = [m for m in session.client.messages if "warn_unreachable" in m.message]
+        assert len(shown) == 1
+        assert shown[0].type == types.MessageType.Warning
+    finally:
+        await stop_session(session)
+
+
+async def test_a_corrupt_cache_database_is_rebuilt(basic_project: Path) -> None:
+    cache = basic_project / ".tapps_cache"
+    cache.mkdir()
+    (cache / "results.sqlite3").write_bytes(b"this is not a database" * 100)
+    session = await start_session(basic_project)
+    try:
+        mark = session.open("app/typeerr.py")
+        publish = await session.wait_complete("app/typeerr.py", after=mark)
+        assert [d.code for d in publish.by_source("mypy")] == ["assignment"]
+    finally:
+        await stop_session(session)
+    assert (cache / "results.sqlite3.corrupt").exists()
+
+
+async def test_non_utf8_binary_and_huge_files_get_a_clear_diagnostic(
+    basic_project: Path,
+) -> None:
+    (basic_project / "app/latin1.py").write_bytes('name = "café"\n'.encode("latin-1"))
+    (basic_project / "app/huge.py").write_text("x = 1\n" * 50)
+    options = {"maxFileSize": 200}
+    session = await start_session(basic_project, initialization_options=options)
+    try:
+        mark = session.open("app/latin1.py", text='name = "café"\n')
+        latin = await session.wait_complete("app/latin1.py", after=mark)
+        mark = session.open("app/huge.py")
+        huge = await session.wait_complete("app/huge.py", after=mark)
+        mark = session.open("app/binary.py", text="x = 1\x00\n")
+        binary = await session.wait_complete("app/binary.py", after=mark)
+    finally:
+        await stop_session(session)
+    assert "not valid UTF-8" in latin.diagnostics[0].message
+    assert (
+        "over the" in huge.diagnostics[0].message and "maxFileSize" in huge.diagnostics[0].message
+    )
+    assert "binary" in binary.diagnostics[0].message
+
+
+async def test_settings_change_applies_without_restart(basic: Session) -> None:
+    mark = basic.open("app/lint.py")
+    before = await basic.wait_complete("app/lint.py", after=mark)
+    assert before.by_source("ruff")
+    mark = len(basic.publishes)
+    basic.client.set_configuration({"ruff": {"enabled": False}}, section="tapps")
+    basic.client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(settings=None)
+    )
+    after = await basic.wait_complete("app/lint.py", after=mark)
+    assert after.by_source("ruff") == []
+
+
+async def test_score_below_threshold_is_a_warning_and_severity_overrides_apply(
+    basic_project: Path,
+) -> None:
+    options = {"scoreThreshold": 101, "severity": {"F401": "error", "mypy:assignment": "hint"}}
+    session = await start_session(basic_project, initialization_options=options)
+    try:
+        mark = session.open("app/lint.py")
+        lint = await session.wait_complete("app/lint.py", after=mark)
+        mark = session.open("app/typeerr.py")
+        typeerr = await session.wait_complete("app/typeerr.py", after=mark)
+    finally:
+        await stop_session(session)
+    assert lint.by_source("tapps")[0].severity == types.DiagnosticSeverity.Warning
+    assert lint.by_source("ruff")[0].severity == types.DiagnosticSeverity.Error
+    assert typeerr.by_source("mypy")[0].severity == types.DiagnosticSeverity.Hint
+
+
+async def test_pyproject_tool_tapps_settings_and_bad_keys(basic_project: Path) -> None:
+    pyproject = basic_project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text() + "\n[tool.tapps]\nscore-threshold = 101\nno-such-key = 1\n"
+    )
+    session = await start_session(basic_project)
+    try:
+        mark = session.open("app/b.py")
+        publish = await session.wait_complete("app/b.py", after=mark)
+    finally:
+        await stop_session(session)
+    assert publish.by_source("tapps")[0].severity == types.DiagnosticSeverity.Warning
+    assert any("no_such_key" in m.message for m in session.client.messages)
+
+
+async def test_multi_root_folders_keep_their_own_settings(tmp_path: Path) -> None:
+    first = copy_fixture("basic", tmp_path / "one")
+    second = copy_fixture("basic", tmp_path / "two")
+    (second / "pyproject.toml").write_text(
+        (second / "pyproject.toml").read_text() + "\n[tool.tapps.ruff]\nenabled = false\n"
+    )
+    session = await start_session(first)
+    try:
+        session.client.workspace_did_change_workspace_folders(
+            types.DidChangeWorkspaceFoldersParams(
+                event=types.WorkspaceFoldersChangeEvent(
+                    added=[types.WorkspaceFolder(uri=second.as_uri(), name="two")], removed=[]
+                )
+            )
+        )
+        await asyncio.sleep(0.5)
+        mark = session.open("app/lint.py")
+        in_first = await session.wait_complete("app/lint.py", after=mark)
+        other = Session(session.client, second, session.publishes, session._arrived)
+        mark = other.open("app/lint.py")
+        in_second = await other.wait_complete("app/lint.py", after=mark)
+    finally:
+        await stop_session(session)
+    assert in_first.by_source("ruff") and in_second.by_source("ruff") == []
+
+
+async def test_stdio_flag_is_accepted_and_tcp_serves(basic_project: Path) -> None:
+    session = await start_session(basic_project, env={})
+    await stop_session(session)
+    port = 20000 + os.getpid() % 20000
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server", "serve", "--tcp", "--port", str(port)],
+        stderr=subprocess.DEVNULL,
+    )
+    client: LanguageClient = make_test_lsp_client()
+    try:
+        for _ in range(100):
+            try:
+                await client.start_tcp("127.0.0.1", port)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        result = await asyncio.wait_for(
+            client.initialize_session(
+                types.InitializeParams(
+                    capabilities=types.ClientCapabilities(), root_uri=basic_project.as_uri()
+                )
+            ),
+            30,
+        )
+        assert result.server_info is not None and result.server_info.name == "tapps-lsp"
+        await asyncio.wait_for(client.shutdown_session(), 30)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+        await client.stop()
+
+
+@pytest.mark.parametrize("flag", [["--stdio"], []])
+def test_console_script_accepts_stdio_flag(flag: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "server", *flag],
+        input=b"",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
