@@ -36,6 +36,24 @@ def mypy_command(settings: MypySettings) -> list[str]:
     return [settings.path] if settings.path else [sys.executable, "-m", "mypy"]
 
 
+def mypy_interpreter(settings: MypySettings) -> str | None:
+    """The Python whose site-packages mypy resolves imports from: ours, or the one in
+    the configured executable's shebang line; None when that cannot be told."""
+    if not settings.path:
+        return sys.executable
+    try:
+        with open(settings.path, "rb") as handle:
+            first = handle.readline(512)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    interpreter = first[2:].decode(errors="replace").split()
+    if interpreter and "python" in Path(interpreter[0]).name:
+        return interpreter[0]
+    return None
+
+
 async def mypy_version(settings: MypySettings, *, timeout: float) -> str:
     done = await run_process([*mypy_command(settings), "--version"], timeout=timeout)
     if done.returncode != 0:

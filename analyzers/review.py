@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
@@ -33,7 +32,15 @@ from analyzers.findings import (
 )
 from analyzers.imports import ProjectGraph, ProjectIndexer
 from analyzers.metrics import CodeMetrics, measure
-from analyzers.mypy import MypyProject, MypyRun, config_text, file_key, mypy_version, run_targets
+from analyzers.mypy import (
+    MypyProject,
+    MypyRun,
+    config_text,
+    file_key,
+    mypy_interpreter,
+    mypy_version,
+    run_targets,
+)
 from analyzers.process import ProcessError
 from analyzers.ruff import ruff_version, run_ruff
 from analyzers.score import FORMULA_VERSION, compute_score
@@ -90,6 +97,9 @@ class Reviewer:
         async with self._version_lock:
             if self._versions is None:
                 self._versions = await _probe_versions(self.settings)
+                if self._versions.ruff and self._versions.mypy:
+                    generation = self.generation(self._versions)
+                    await asyncio.to_thread(self.store.prune, [generation])
             return self._versions
 
     def projects(self) -> list[MypyProject]:
@@ -164,7 +174,8 @@ class Reviewer:
     async def _mypy_key(
         self, project: MypyProject, path: Path, graph: ProjectGraph, version: str
     ) -> str | None:
-        environment = await environment_fingerprint(self.settings.mypy.path or _own_python())
+        python = mypy_interpreter(self.settings.mypy)
+        environment = await environment_fingerprint(python) if python else "unknown"
         return file_key(
             path,
             graph,
@@ -310,7 +321,12 @@ class Reviewer:
         findings = [*(ruff.findings if ruff else ()), *(mypy.findings if mypy else ())]
         if isinstance(metrics, str):
             return compute_score(None, findings, syntax_error=metrics)
-        return compute_score(metrics, findings)
+        unavailable = {r.tool for r in (ruff, mypy) if r is not None and _failed(r)}
+        if not self.settings.ruff.enabled:
+            unavailable.add(Source.RUFF)
+        if not self.settings.mypy.enabled:
+            unavailable.add(Source.MYPY)
+        return compute_score(metrics, findings, unavailable=unavailable)
 
     def _metrics_for(self, digest: str, text: str) -> CodeMetrics | str:
         found = self._metrics.get(digest)
@@ -327,6 +343,10 @@ class Reviewer:
         else:
             self._metrics.move_to_end(digest)
         return found
+
+
+def _failed(result: ToolResult) -> bool:
+    return result.failure is not None and result.failure.kind != "warning"
 
 
 def apply_severity(
@@ -365,10 +385,6 @@ async def _probe(
         return await asking, None
     except ProcessError as exc:
         return None, ToolFailure(tool, exc.kind, f"{tool.value}: {exc.message}")
-
-
-def _own_python() -> str:
-    return sys.executable
 
 
 def _disk_text(path: Path) -> str | None:

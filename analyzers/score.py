@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from fractions import Fraction
 
 from analyzers.findings import Finding, ScoreBreakdown, Severity, Source
 from analyzers.metrics import CodeMetrics
 
-FORMULA_VERSION: int = 1
+FORMULA_VERSION: int = 2
 
 PERFECT = 100
 
@@ -23,7 +23,6 @@ TYPES_WEIGHT = 35
 LINT_WEIGHT = 25
 COMPLEXITY_WEIGHT = 20
 SECURITY_WEIGHT = 20
-_WEIGHT_SUM = TYPES_WEIGHT + LINT_WEIGHT + COMPLEXITY_WEIGHT + SECURITY_WEIGHT
 
 # Densities are per logical line, but never over fewer than this many lines, so
 # one finding in a ten-line file costs what it costs in a twenty-line one.
@@ -68,11 +67,14 @@ def compute_score(
     findings: Sequence[Finding],
     *,
     syntax_error: str | None = None,
+    unavailable: Collection[Source] = (),
 ) -> ScoreBreakdown:
     """Score one file from its metrics and the ruff and mypy findings on the same content.
 
     `syntax_error` (a description such as "line 3: invalid syntax") or missing
-    metrics give a breakdown with no scores and the reason.
+    metrics give a breakdown with no scores and the reason. A tool in `unavailable`
+    (disabled, missing or failed) gives its sub-scores None, not a perfect mark, and
+    the total is the weighted mean of the sub-scores that remain.
     """
     if syntax_error is not None:
         detail = f" ({syntax_error})" if syntax_error else ""
@@ -81,11 +83,15 @@ def compute_score(
         return _unscored(None, "the file could not be measured")
     lines = metrics.logical_lines
     ruff = [f for f in findings if f.source is Source.RUFF]
-    types = _density_score(_count_type_errors(findings), TYPES_SCALE, lines)
-    lint = _density_score(_ruff_weight(f for f in ruff if _is_lint(f.code)), LINT_SCALE, lines)
-    security = _density_score(
-        _ruff_weight(f for f in ruff if _is_security(f.code)), SECURITY_SCALE, lines
-    )
+    types = None
+    if Source.MYPY not in unavailable:
+        types = _density_score(_count_type_errors(findings), TYPES_SCALE, lines)
+    lint = security = None
+    if Source.RUFF not in unavailable:
+        lint = _density_score(_ruff_weight(f for f in ruff if _is_lint(f.code)), LINT_SCALE, lines)
+        security = _density_score(
+            _ruff_weight(f for f in ruff if _is_security(f.code)), SECURITY_SCALE, lines
+        )
     complexity = _complexity_score(metrics, sum(1 for f in ruff if _is_design(f.code)))
     return ScoreBreakdown(
         total=_weighted_total(types, lint, complexity, security),
@@ -102,9 +108,13 @@ def format_score(score: ScoreBreakdown) -> str:
     if score.total is None:
         return f"No quality score: {score.reason or 'the file could not be scored'}"
     return (
-        f"Quality {score.total}/100 · types {score.types} · lint {score.lint}"
-        f" · complexity {score.complexity} · security {score.security}"
+        f"Quality {score.total}/100 · types {_shown(score.types)} · lint {_shown(score.lint)}"
+        f" · complexity {_shown(score.complexity)} · security {_shown(score.security)}"
     )
+
+
+def _shown(value: int | None) -> str:
+    return "n/a" if value is None else str(value)
 
 
 def _unscored(metrics: CodeMetrics | None, reason: str) -> ScoreBreakdown:
@@ -164,14 +174,18 @@ def _complexity_score(metrics: CodeMetrics, design_findings: int) -> int:
     return _clamp_down(PERFECT - penalty)
 
 
-def _weighted_total(types: int, lint: int, complexity: int, security: int) -> int:
-    weighted = (
-        TYPES_WEIGHT * types
-        + LINT_WEIGHT * lint
-        + COMPLEXITY_WEIGHT * complexity
-        + SECURITY_WEIGHT * security
-    )
-    return _clamp_down(Fraction(weighted, _WEIGHT_SUM))
+def _weighted_total(
+    types: int | None, lint: int | None, complexity: int, security: int | None
+) -> int:
+    parts = [
+        (TYPES_WEIGHT, types),
+        (LINT_WEIGHT, lint),
+        (COMPLEXITY_WEIGHT, complexity),
+        (SECURITY_WEIGHT, security),
+    ]
+    present = [(weight, value) for weight, value in parts if value is not None]
+    weighted = sum(weight * value for weight, value in present)
+    return _clamp_down(Fraction(weighted, sum(weight for weight, _ in present)))
 
 
 def _clamp_down(value: Fraction) -> int:

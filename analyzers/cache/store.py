@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +33,10 @@ class ResultStore(Protocol):
 
     def clear(self) -> int:
         """Remove every entry; return how many were removed."""
+        ...
+
+    def prune(self, current_generations: Collection[str]) -> int:
+        """Drop entries no current tool or formula version can ask for; return how many."""
         ...
 
     def stats(self) -> StoreStats: ...
@@ -100,6 +105,10 @@ class MemoryStore:
                 evictions=self._evictions,
             )
 
+    def prune(self, current_generations: Collection[str]) -> int:
+        # Keys already include the versions; old entries simply age out of the LRU.
+        return 0
+
     def close(self) -> None:
         self.clear()
 
@@ -133,6 +142,9 @@ class TieredStore:
     def clear(self) -> int:
         self.memory.clear()
         return self.durable.clear()
+
+    def prune(self, current_generations: Collection[str]) -> int:
+        return self.durable.prune(current_generations)
 
     def stats(self) -> StoreStats:
         front = self.memory.stats()

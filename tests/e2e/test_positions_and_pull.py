@@ -97,6 +97,7 @@ async def test_missing_mypy_is_reported_once_and_the_rest_still_arrives(
         opened = await session.wait_complete("app/lint.py", after=mark)
         assert [d.code for d in opened.by_source("ruff")] == ["F401"]
         assert opened.by_source("mypy") == []
+        assert "types n/a" in opened.by_source("tapps")[0].message
         mark = session.save("app/lint.py", session.text("app/lint.py") + "\n")
         await session.wait_complete("app/lint.py", after=mark)
         missing = [m for m in session.client.messages if "no-such-mypy" in m.message]

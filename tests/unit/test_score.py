@@ -442,3 +442,19 @@ def test_score_of_a_real_source() -> None:
 )
 def test_rule_family(code: str | None, family: str) -> None:
     assert rule_family(code) == family
+
+
+def test_an_unavailable_tool_gives_no_sub_score_instead_of_a_perfect_one() -> None:
+    metrics = measure("def f(x: int) -> int:\n    return x\n")
+    lint_warning = Finding(Source.RUFF, "E501", "long", Severity.WARNING, Span(0, 0, 0, 1))
+    without_mypy = compute_score(metrics, [lint_warning], unavailable={Source.MYPY})
+    assert without_mypy.types is None
+    assert without_mypy.lint is not None and without_mypy.lint < 100
+    assert without_mypy.total is not None
+    lint = without_mypy.lint
+    assert without_mypy.total == (25 * lint + 20 * 100 + 20 * 100) // 65
+    assert compute_score(metrics, [lint_warning]).types == 100
+    assert "types n/a" in format_score(without_mypy)
+    without_ruff = compute_score(metrics, [], unavailable={Source.RUFF})
+    assert without_ruff.lint is None and without_ruff.security is None
+    assert without_ruff.total == 100
