@@ -28,13 +28,23 @@ class MypyConfig:
     targets_from_config: bool
 
 
+_toml_memo: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """Parsed TOML, re-parsed only when the file's (mtime_ns, size) moves."""
     try:
+        stat = path.stat()
+        memo = _toml_memo.get(path)
+        if memo is not None and memo[:2] == (stat.st_mtime_ns, stat.st_size):
+            return memo[2]
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         log.debug("cannot read %s: %s", path, exc)
         return {}
+    _toml_memo[path] = (stat.st_mtime_ns, stat.st_size, data)
+    return data
 
 
 def _has_tool_section(pyproject: Path, tool: str) -> bool:
