@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from analyzers.cache.keys import content_hash
 from analyzers.cache.sqlite_store import SqliteStore
 from analyzers.cache.store import MemoryStore, ResultStore, TieredStore
 from analyzers.configs import pyproject_tapps_section
@@ -40,6 +42,13 @@ def cache_folder(root: Path, settings: ReviewSettings) -> Path:
         folder = Path(settings.cache.dir).expanduser()
         return folder if folder.is_absolute() else root / folder
     return root / CACHE_FOLDER
+
+
+def user_cache_folder(root: Path) -> Path:
+    """Where results for files outside every workspace folder go: never beside them,
+    since that could be a library or a folder the user does not own."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "tapps-lsp" / content_hash(str(root))[:16]
 
 
 def open_store(root: Path, settings: ReviewSettings) -> ResultStore:

@@ -13,7 +13,13 @@ from analyzers.cache.store import ResultStore
 from analyzers.findings import FileReport
 from analyzers.review import Reviewer
 from analyzers.settings import ReviewSettings
-from analyzers.workspace import make_reviewer, open_store, project_root, project_settings
+from analyzers.workspace import (
+    make_reviewer,
+    open_store,
+    project_root,
+    project_settings,
+    user_cache_folder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +30,7 @@ class Folder:
 
     root: Path
     editor_settings: dict[str, Any] = field(default_factory=dict)
+    pinned_settings: dict[str, Any] = field(default_factory=dict)
     settings: ReviewSettings = field(default_factory=ReviewSettings)
     problems: list[str] = field(default_factory=list)
     store: ResultStore | None = None
@@ -31,7 +38,9 @@ class Folder:
 
     def configure(self, global_settings: Mapping[str, Any] | None) -> bool:
         """Rebuild settings from every layer; returns True when they changed."""
-        settings, problems = project_settings(self.root, global_settings, self.editor_settings)
+        settings, problems = project_settings(
+            self.root, global_settings, self.editor_settings, self.pinned_settings
+        )
         changed = settings != self.settings or self.reviewer is None
         self.problems = problems
         if changed:
@@ -111,7 +120,8 @@ class Session:
         root = project_root(path)
         loose = self.loose.get(root)
         if loose is None:
-            loose = self.loose[root] = Folder(root)
+            cache = {"cache": {"dir": str(user_cache_folder(root))}}
+            loose = self.loose[root] = Folder(root, pinned_settings=cache)
             loose.configure(self.global_settings)
         return loose
 

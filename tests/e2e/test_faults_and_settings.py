@@ -211,3 +211,22 @@ def test_console_script_accepts_stdio_flag(flag: list[str]) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+async def test_a_file_outside_the_workspace_is_reviewed_without_writing_beside_it(
+    basic_project: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "loose.py").write_text('count: int = "zero"\n')
+    cache_home = tmp_path / "xdg-cache"
+    session = await start_session(basic_project, env={"XDG_CACHE_HOME": str(cache_home)})
+    try:
+        loose = Session(session.client, outside, session.publishes, session._arrived)
+        mark = loose.open("loose.py")
+        publish = await loose.wait_complete("loose.py", after=mark)
+    finally:
+        await stop_session(session)
+    assert [d.code for d in publish.by_source("mypy")] == ["assignment"]
+    assert not (outside / ".tapps_cache").exists()
+    assert list((cache_home / "tapps-lsp").iterdir())
