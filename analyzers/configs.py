@@ -6,6 +6,7 @@ import configparser
 import functools
 import logging
 import os
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,9 @@ class MypyConfig:
 
 
 _toml_memo: dict[Path, tuple[int, int, dict[str, Any]]] = {}
+# A file written twice within one timestamp tick keeps its (mtime_ns, size): a stat is
+# only trusted once the file is older than the coarsest tick (2 s on some filesystems).
+_RACY_NS = 2_000_000_000
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -38,12 +42,14 @@ def read_toml(path: Path) -> dict[str, Any]:
         memo = _toml_memo.get(path)
         if memo is not None and memo[:2] == (stat.st_mtime_ns, stat.st_size):
             return memo[2]
+        read_at = time.time_ns()
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         log.debug("cannot read %s: %s", path, exc)
         return {}
-    _toml_memo[path] = (stat.st_mtime_ns, stat.st_size, data)
+    if stat.st_mtime_ns < read_at - _RACY_NS:
+        _toml_memo[path] = (stat.st_mtime_ns, stat.st_size, data)
     return data
 
 
@@ -51,6 +57,13 @@ def _has_tool_section(pyproject: Path, tool: str) -> bool:
     data = read_toml(pyproject)
     tools = data.get("tool")
     return isinstance(tools, dict) and tool in tools
+
+
+def tool_table(data: dict[str, Any], tool: str) -> dict[str, Any]:
+    """`[tool.<tool>]` of parsed pyproject data, or {} when it is missing or not a table."""
+    tools = data.get("tool")
+    section = tools.get(tool) if isinstance(tools, dict) else None
+    return section if isinstance(section, dict) else {}
 
 
 def _setup_cfg_has_mypy(path: Path) -> bool:
@@ -90,8 +103,8 @@ def find_mypy_config(path: Path, fallback_root: Path) -> MypyConfig:
 def _config_names_targets(config: Path) -> bool:
     keys = ("files", "modules", "packages")
     if config.name == "pyproject.toml":
-        section = read_toml(config).get("tool", {}).get("mypy", {})
-        return isinstance(section, dict) and any(section.get(key) for key in keys)
+        section = tool_table(read_toml(config), "mypy")
+        return any(section.get(key) for key in keys)
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(config, encoding="utf-8")
@@ -101,7 +114,15 @@ def _config_names_targets(config: Path) -> bool:
 
 
 def _applies_to_ruff(candidate: Path) -> bool:
-    return candidate.name != "pyproject.toml" or _has_tool_section(candidate, "ruff")
+    """A pyproject.toml shapes ruff through `[tool.ruff]`, and also without one through
+    `[project] requires-python`: ruff infers its target version from it."""
+    if candidate.name != "pyproject.toml":
+        return True
+    data = read_toml(candidate)
+    tools, project = data.get("tool"), data.get("project")
+    return (isinstance(tools, dict) and "ruff" in tools) or (
+        isinstance(project, dict) and "requires-python" in project
+    )
 
 
 def ruff_config_files(path: Path) -> tuple[Path, ...]:
@@ -126,8 +147,8 @@ def _with_extends(config: Path, depth: int = 0) -> list[Path]:
     if depth > 8:
         return chain
     data = read_toml(config)
-    section = data.get("tool", {}).get("ruff", {}) if config.name == "pyproject.toml" else data
-    extended = section.get("extend") if isinstance(section, dict) else None
+    section = tool_table(data, "ruff") if config.name == "pyproject.toml" else data
+    extended = section.get("extend")
     if isinstance(extended, str):
         target = (config.parent / os.path.expanduser(extended)).resolve()
         if target.is_file():
@@ -156,5 +177,4 @@ def user_mypy_configs() -> list[Path]:
 
 def pyproject_tapps_section(root: Path) -> dict[str, Any]:
     """`[tool.tapps]` from the pyproject.toml at `root`, or {}."""
-    section = read_toml(root / "pyproject.toml").get("tool", {}).get("tapps", {})
-    return section if isinstance(section, dict) else {}
+    return tool_table(read_toml(root / "pyproject.toml"), "tapps")

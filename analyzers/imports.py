@@ -2,14 +2,24 @@
 
 A mypy result for a file depends on every project module it imports, directly or
 not, so the cache key needs that closure. Files are hashed by content; the stat
-memo only avoids re-reading files whose (mtime_ns, size) did not change.
+memo only avoids re-reading files whose (mtime_ns, size) did not change, and it
+trusts a stat only once the file is older than the filesystem's timestamp
+granularity. Module names are worked out again on every scan, because adding or
+removing an `__init__.py` renames files whose own stat did not move.
+
+The closure over-approximates: an import resolves to every project file mypy could
+give that name (folders without `__init__.py` are namespace packages, so a file
+can be reached under a longer name too). A file too many only costs cache hits; a
+file missing would serve a wrong answer.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import os
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +27,12 @@ from analyzers.cache.keys import content_hash
 
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 MAX_PROJECT_FILES = 20_000
+# A file changed again within this long after we read it can keep its (mtime_ns, size):
+# timestamps are only as fine as the kernel's clock tick or the filesystem (1-2 s on some).
+_RACY_NS = 2_000_000_000
+
+# One import statement as written: (module, level, names); names is () for `import x`.
+_RawImport = tuple[str | None, int, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +49,7 @@ class ProjectGraph:
     """One consistent view of the project's sources."""
 
     files: dict[Path, ModuleFile]
-    by_module: dict[str, Path]
+    by_module: dict[str, tuple[Path, ...]]
     _closures: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
 
     def closure(self, path: Path) -> tuple[Path, ...]:
@@ -49,10 +65,10 @@ class ProjectGraph:
             if entry is None:
                 continue
             for module in entry.imports:
-                target = self.by_module.get(module)
-                if target is not None and target not in seen and target != path:
-                    seen.add(target)
-                    stack.append(target)
+                for target in self.by_module.get(module, ()):
+                    if target not in seen and target != path:
+                        seen.add(target)
+                        stack.append(target)
         result = tuple(sorted(seen))
         self._closures[path] = result
         return result
@@ -65,44 +81,80 @@ class ProjectGraph:
         return entry.digest if entry else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    digest: str
+    imports: tuple[_RawImport, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Memo:
+    mtime_ns: int
+    size: int
+    parsed: _Parsed
+    trusted: bool
+
+
 class ProjectIndexer:
     """Builds ProjectGraphs for one root, re-reading only files that changed."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._memo: dict[Path, tuple[int, int, ModuleFile]] = {}
+        self._memo: dict[Path, _Memo] = {}
 
     def scan(self, overrides: Mapping[Path, str] | None = None) -> ProjectGraph:
         overrides = overrides or {}
-        files: dict[Path, ModuleFile] = {}
+        parsed: dict[Path, _Parsed] = {}
         for path in _python_files(self.root):
-            files[path] = self._entry(path, overrides.get(path))
+            override = overrides.get(path)
+            parsed[path] = _parse(_encode(override)) if override is not None else self._read(path)
         for path, text in overrides.items():
-            if path not in files and path.suffix in (".py", ".pyi"):
-                files[path] = _module_file(path, text.encode("utf-8", "surrogatepass"))
-        by_module: dict[str, Path] = {}
-        for path in sorted(files, key=lambda p: (p.suffix != ".pyi", str(p))):
-            by_module.setdefault(files[path].module, path)
-        self._memo = {p: m for p, m in self._memo.items() if p in files}
+            if path not in parsed and path.suffix in (".py", ".pyi"):
+                parsed[path] = _parse(_encode(text))
+        self._memo = {p: m for p, m in self._memo.items() if p in parsed}
+        is_package = functools.cache(_is_package)
+        files: dict[Path, ModuleFile] = {}
+        candidates: dict[str, list[Path]] = {}
+        for path in sorted(parsed, key=lambda p: (p.suffix != ".pyi", str(p))):
+            names = _names(path, self.root, is_package)
+            is_init = path.stem == "__init__"
+            # Relative imports count from each package the file may be part of.
+            packages = {name if is_init else name.rpartition(".")[0] for name in names}
+            entry = parsed[path]
+            files[path] = ModuleFile(
+                path, names[0], is_init, entry.digest, _resolve(entry.imports, packages)
+            )
+            if path.suffix == ".py" and path.with_suffix(".pyi") in parsed:
+                continue  # mypy reads the stub next to it instead
+            for name in names:
+                candidates.setdefault(name, []).append(path)
+        by_module = {name: tuple(paths) for name, paths in candidates.items()}
         return ProjectGraph(files, by_module)
 
-    def _entry(self, path: Path, override: str | None) -> ModuleFile:
-        if override is not None:
-            return _module_file(path, override.encode("utf-8", "surrogatepass"))
+    def _read(self, path: Path) -> _Parsed:
         try:
             stat = path.stat()
         except OSError:
-            return _module_file(path, b"")
+            return _parse(b"")
         memo = self._memo.get(path)
-        if memo is not None and memo[0] == stat.st_mtime_ns and memo[1] == stat.st_size:
-            return memo[2]
+        same_stat = (
+            memo is not None and memo.mtime_ns == stat.st_mtime_ns and memo.size == stat.st_size
+        )
+        if memo is not None and same_stat and memo.trusted:
+            return memo.parsed
+        read_at = time.time_ns()
         try:
             data = path.read_bytes()
         except OSError:
             data = b""
-        entry = _module_file(path, data)
-        self._memo[path] = (stat.st_mtime_ns, stat.st_size, entry)
-        return entry
+        digest = content_hash(data)
+        if memo is not None and memo.parsed.digest == digest:
+            parsed = memo.parsed
+        else:
+            parsed = _parse(data, digest)
+        trusted = stat.st_mtime_ns < read_at - _RACY_NS
+        self._memo[path] = _Memo(stat.st_mtime_ns, stat.st_size, parsed, trusted)
+        return parsed
 
 
 def _python_files(root: Path) -> Iterable[Path]:
@@ -123,41 +175,67 @@ def _descend(parent: Path, name: str) -> bool:
     return not (parent / name / "pyvenv.cfg").exists()
 
 
+def _is_package(folder: Path) -> bool:
+    return (folder / "__init__.py").exists() or (folder / "__init__.pyi").exists()
+
+
 def module_name(path: Path) -> tuple[str, bool]:
     """The dotted module name mypy gives `path`, found by crawling up __init__ files."""
-    is_package = path.stem == "__init__"
-    parts = [] if is_package else [path.stem]
+    return _names(path, None, _is_package)[0], path.stem == "__init__"
+
+
+def _names(path: Path, root: Path | None, is_package: Callable[[Path], bool]) -> list[str]:
+    """mypy's crawled name for `path` first, then the longer names it has when the
+    folders above, up to `root`, are namespace packages."""
+    parts = [] if path.stem == "__init__" else [path.stem]
     folder = path.parent
-    while (folder / "__init__.py").exists() or (folder / "__init__.pyi").exists():
+    while is_package(folder):
         parts.append(folder.name)
         folder = folder.parent
-    parts.reverse()
-    return ".".join(parts) or path.stem, is_package
+    names = [".".join(reversed(parts)) or path.stem]
+    while root is not None and folder != root and root in folder.parents:
+        parts.append(folder.name)
+        folder = folder.parent
+        names.append(".".join(reversed(parts)))
+    return names
 
 
-def _module_file(path: Path, data: bytes) -> ModuleFile:
-    module, is_package = module_name(path)
-    package = module if is_package else module.rpartition(".")[0]
-    return ModuleFile(path, module, is_package, content_hash(data), _imports(data, package))
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
-def _imports(data: bytes, package: str) -> tuple[str, ...]:
+def _parse(data: bytes, digest: str | None = None) -> _Parsed:
+    return _Parsed(digest or content_hash(data), _raw_imports(data))
+
+
+def _raw_imports(data: bytes) -> tuple[_RawImport, ...]:
     try:
         tree = ast.parse(data)
     except (SyntaxError, ValueError):
         return ()
-    found: set[str] = set()
+    found: list[_RawImport] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                found.update(_with_parents(alias.name))
+            found.extend((alias.name, 0, ()) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = _absolute(node.module, node.level, package)
+            found.append((node.module, node.level, tuple(a.name for a in node.names)))
+    return tuple(found)
+
+
+def _resolve(raw: Iterable[_RawImport], packages: Iterable[str]) -> tuple[str, ...]:
+    """Absolute dotted names of the modules the statements import, with their parents."""
+    found: set[str] = set()
+    for module, level, names in raw:
+        if not names and module is not None:
+            found.update(_with_parents(module))
+            continue
+        for package in packages:
+            base = _absolute(module, level, package)
             if base is None:
                 continue
             if base:
                 found.update(_with_parents(base))
-            found.update(f"{base}.{a.name}" if base else a.name for a in node.names)
+            found.update(f"{base}.{name}" if base else name for name in names)
     return tuple(sorted(found))
 
 

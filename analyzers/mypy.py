@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.cache.keys import KeyBuilder
-from analyzers.configs import MypyConfig, read_toml, user_mypy_configs
+from analyzers.configs import MypyConfig, read_toml, tool_table, user_mypy_configs
 from analyzers.findings import Finding, Related, Severity, Source, Span, ToolFailure
 from analyzers.imports import ProjectGraph, ProjectIndexer
 from analyzers.mypy_columns import MypyColumnMapper
@@ -102,30 +102,37 @@ class RawMessage:
 
 
 def parse_output(stdout: bytes, root: Path) -> list[RawMessage]:
+    """mypy's `-O json` lines; anything else on stdout (a plugin's print) is skipped."""
     messages: list[RawMessage] = []
     for output_line in stdout.splitlines():
         stripped = output_line.strip()
         if not stripped.startswith(b"{"):
             continue
         try:
-            record: dict[str, Any] = json.loads(stripped)
-        except ValueError:
+            message = _raw_message(json.loads(stripped), root)
+        except (ValueError, TypeError, AttributeError):
             continue
-        file = Path(str(record.get("file", "")))
-        messages.append(
-            RawMessage(
-                path=file if file.is_absolute() else root / file,
-                line=int(record.get("line") or 1),
-                column=int(record.get("column") or 0),
-                end_line=_optional_int(record.get("end_line")),
-                end_column=_optional_int(record.get("end_column")),
-                message=str(record.get("message", "")),
-                hint=record.get("hint"),
-                code=record.get("code"),
-                severity=str(record.get("severity", "error")),
-            )
-        )
+        if message is not None:
+            messages.append(message)
     return messages
+
+
+def _raw_message(record: dict[str, Any], root: Path) -> RawMessage | None:
+    file, text = record.get("file"), record.get("message")
+    if not isinstance(file, str) or not isinstance(text, str):
+        return None
+    path = Path(file)
+    return RawMessage(
+        path=path if path.is_absolute() else root / path,
+        line=int(record.get("line") or 1),
+        column=int(record.get("column") or 0),
+        end_line=_optional_int(record.get("end_line")),
+        end_column=_optional_int(record.get("end_column")),
+        message=text,
+        hint=record.get("hint"),
+        code=record.get("code"),
+        severity=str(record.get("severity", "error")),
+    )
 
 
 def _optional_int(value: Any) -> int | None:
@@ -392,7 +399,7 @@ def config_native_parser(config: MypyConfig) -> bool | None:
     if path is None:
         return None
     if path.name == "pyproject.toml":
-        value = read_toml(path).get("tool", {}).get("mypy", {}).get("native_parser")
+        value = tool_table(read_toml(path), "mypy").get("native_parser")
         return value if isinstance(value, bool) else None
     parser = configparser.ConfigParser(interpolation=None)
     try:

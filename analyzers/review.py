@@ -168,7 +168,7 @@ class Reviewer:
     def _ruff_key(self, path: Path, digest: str, version: str) -> str:
         key = KeyBuilder().add("tool", "ruff").add("version", version).add("path", str(path))
         for config in ruff_config_files(path):
-            key.add("config", _file_text(config))
+            key.add("config", f"{config}\n{_file_text(config)}")
         return key.add("settings", self.settings.tool_key("ruff")).add("content", digest).digest()
 
     async def _mypy_key(

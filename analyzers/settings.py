@@ -124,15 +124,15 @@ def _convert(default: Any, value: Any, spot: str, problems: list[str]) -> Any:
             raise TypeError(f"expected a table, got {type(value).__name__}")
         return _structure(type(default), value, f"{spot}.", problems)
     if isinstance(default, Mapping):
-        return _severities(value)
+        return _severities(value, spot, problems)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise TypeError(f"expected true or false, got {value!r}")
         return value
     if isinstance(default, tuple):
-        if isinstance(value, str) or not isinstance(value, list | tuple):
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
             raise TypeError(f"expected a list of strings, got {value!r}")
-        return tuple(str(item) for item in value)
+        return tuple(value)
     if isinstance(default, int | float):
         return _number(type(default), value)
     if value is None or isinstance(value, str):
@@ -140,13 +140,24 @@ def _convert(default: Any, value: Any, spot: str, problems: list[str]) -> Any:
     raise TypeError(f"expected a string, got {value!r}")
 
 
-def _severities(value: Any) -> dict[str, Severity]:
+def _severities(value: Any, spot: str, problems: list[str]) -> dict[str, Severity]:
+    """Each entry on its own: a bad level is reported and the other entries still apply."""
     if not isinstance(value, Mapping):
         raise TypeError(f"expected a table of rule code to severity, got {value!r}")
-    return {str(code): Severity.parse(str(level)) for code, level in value.items()}
+    levels: dict[str, Severity] = {}
+    for code, level in value.items():
+        try:
+            if not isinstance(level, str):
+                raise TypeError(f"expected a severity name, got {level!r}")
+            levels[str(code)] = Severity.parse(level)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"invalid value for '{spot}.{code}': {exc}")
+    return levels
 
 
 def _number(kind: type[int] | type[float], value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {value!r}")
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"expected a whole number, got {value!r}")
     return kind(value)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
 
 
 def split_lines(text: str) -> list[str]:
@@ -23,8 +25,10 @@ class UndecodableSource(ValueError):
 def decode_source(data: bytes) -> str:
     if b"\x00" in data[:8192]:
         raise UndecodableSource("the file looks binary (it contains NUL bytes)")
+    body = data.removeprefix(codecs.BOM_UTF8)
     try:
-        return data.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+        # exc.start counts from after the BOM; lines break as split_lines() breaks them.
+        line = len(_LINE_BREAK_BYTES.findall(body, 0, exc.start)) + 1
         raise UndecodableSource(f"the file is not valid UTF-8 (line {line})") from None

@@ -10,6 +10,7 @@ from pygls.capabilities import get_capability
 
 from analyzers.score import FORMULA_VERSION
 from analyzers.workspace import cache_folder
+from server.diagnostics import negotiated_encoding
 from server.session import Folder
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def _client_summary(ls: TappsServer) -> dict[str, Any]:
     caps = ls.client_capabilities
     return {
         "name": ls.client_name,
-        "positionEncoding": str(ls.workspace.position_encoding),
+        "positionEncoding": negotiated_encoding(ls),
         "pullDiagnostics": ls.pull_mode,
         "diagnosticRefresh": ls.can_refresh,
         "workDoneProgress": bool(get_capability(caps, "window.work_done_progress", False)),

@@ -10,6 +10,7 @@ from lsprotocol import types
 
 from analyzers.findings import FileReport, Finding, ScoreBreakdown, Severity, Span
 from analyzers.score import format_score
+from analyzers.text import decode_source, split_lines
 
 SCORE_SOURCE = "tapps"
 SCORE_CODE = "score"
@@ -64,10 +65,7 @@ def finding_to_diagnostic(finding: Finding, mapper: PositionMapper) -> types.Dia
         types.DiagnosticRelatedInformation(
             location=types.Location(
                 uri=Path(item.path).as_uri(),
-                range=types.Range(
-                    types.Position(item.span.start_line, item.span.start_col),
-                    types.Position(item.span.end_line, item.span.end_col),
-                ),
+                range=_related_mapper(item.path, mapper.encoding).range(item.span),
             ),
             message=item.message,
         )
@@ -84,6 +82,25 @@ def finding_to_diagnostic(finding: Finding, mapper: PositionMapper) -> types.Dia
         related_information=related or None,
         data=_fix_data(finding),
     )
+
+
+def _related_mapper(path: str, encoding: str) -> PositionMapper:
+    """Positions in another file need that file's text to be in the negotiated encoding."""
+    try:
+        lines = split_lines(decode_source(Path(path).read_bytes()))
+    except (OSError, ValueError):
+        return _RawColumns(encoding)
+    return PositionMapper(lines, encoding)
+
+
+class _RawColumns(PositionMapper):
+    """A file that cannot be read: code-point columns as they are."""
+
+    def __init__(self, encoding: str) -> None:
+        super().__init__([], encoding)
+
+    def position(self, line: int, col: int) -> types.Position:
+        return types.Position(max(line, 0), max(col, 0))
 
 
 def _fix_data(finding: Finding) -> object | None:

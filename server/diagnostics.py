@@ -167,8 +167,14 @@ async def _refresh(ls: TappsServer) -> None:
 def diagnostics_for(
     ls: TappsServer, report: FileReport, text: str, threshold: int
 ) -> list[types.Diagnostic]:
-    mapper = PositionMapper(split_lines(text), str(ls.workspace.position_encoding or "utf-16"))
+    mapper = PositionMapper(split_lines(text), negotiated_encoding(ls))
     return report_diagnostics(report, mapper, threshold)
+
+
+def negotiated_encoding(ls: TappsServer) -> str:
+    """pygls stores either the client's string or its own enum default."""
+    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    return str(getattr(encoding, "value", encoding))
 
 
 def _show_failure(ls: TappsServer, failure: ToolFailure) -> None:
