@@ -67,10 +67,10 @@ class _Plan:
     text: str
     digest: str
     ruff_key: str | None
-    mypy_key: str | None
-    project: MypyProject | None
-    shadows: dict[Path, str]
-    graph: ProjectGraph | None
+    mypy_key: str | None = None
+    project: MypyProject | None = None
+    shadows: dict[Path, str] = field(default_factory=dict)
+    graph: ProjectGraph | None = None
 
 
 @dataclass(slots=True)
@@ -111,26 +111,29 @@ class Reviewer:
     async def review(self, path: Path, text: str) -> AsyncIterator[FileReport]:
         started = time.perf_counter()
         versions = await self.versions()
-        plan = await self._plan(path, text, versions)
+        plan = self._plan_ruff(path, text, versions)
         ruff_hit = self._cached(plan.ruff_key)
-        mypy_hit = self._cached(plan.mypy_key)
-        ruff_needed = self.settings.ruff.enabled and ruff_hit is None
-        mypy_needed = self.settings.mypy.enabled and mypy_hit is None
-        if not ruff_needed and not mypy_needed:
-            self.hits += 1
-            yield self._report(plan, versions, ruff_hit, mypy_hit, started, complete=True)
-            return
-        self.misses += 1
-        ruff_task = asyncio.ensure_future(self._run_ruff(plan, versions)) if ruff_needed else None
-        mypy_task = asyncio.ensure_future(self._run_mypy(plan, versions)) if mypy_needed else None
+        ruff_task = None
+        if self.settings.ruff.enabled and ruff_hit is None:
+            # ruff starts before the mypy key is known: its findings must not wait
+            # for the project scan that key needs.
+            ruff_task = asyncio.ensure_future(self._run_ruff(plan, versions))
+        mypy_task = None
         try:
-            ruff_result = ruff_hit
-            if ruff_task is not None:
-                ruff_result = await ruff_task
-                if mypy_task is not None and not mypy_task.done():
-                    yield self._report(plan, versions, ruff_result, None, started, complete=False)
+            await self._plan_mypy(plan, versions)
+            mypy_hit = self._cached(plan.mypy_key)
+            if self.settings.mypy.enabled and mypy_hit is None:
+                mypy_task = asyncio.ensure_future(self._run_mypy(plan, versions))
+            if ruff_task is None and mypy_task is None:
+                self.hits += 1
+                yield self._report(plan, ruff_hit, mypy_hit, started, complete=True)
+                return
+            self.misses += 1
+            ruff_result = ruff_hit if ruff_task is None else await ruff_task
+            if mypy_task is not None and not mypy_task.done():
+                yield self._report(plan, ruff_result, None, started, complete=False)
             mypy_result = mypy_hit if mypy_task is None else await mypy_task
-            yield self._report(plan, versions, ruff_result, mypy_result, started, complete=True)
+            yield self._report(plan, ruff_result, mypy_result, started, complete=True)
         finally:
             for task in (ruff_task, mypy_task):
                 if task is not None and not task.done():
@@ -148,22 +151,21 @@ class Reviewer:
             log.warning("dropping an unreadable cache entry %s", key)
             return None
 
-    async def _plan(self, path: Path, text: str, versions: ToolVersions) -> _Plan:
+    def _plan_ruff(self, path: Path, text: str, versions: ToolVersions) -> _Plan:
         digest = content_hash(text)
         ruff_key = None
         if self.settings.ruff.enabled and versions.ruff is not None:
-            ruff_key = await asyncio.to_thread(self._ruff_key, path, digest, versions.ruff)
-        project = None
-        mypy_key = None
-        shadows: dict[Path, str] = {}
-        graph = None
-        if self.settings.mypy.enabled and versions.mypy is not None:
-            project = self._project_for(path)
-            if _disk_text(path) != text:
-                shadows[path] = text
-            graph = await asyncio.to_thread(project.indexer.scan, shadows)
-            mypy_key = await self._mypy_key(project, path, graph, versions.mypy)
-        return _Plan(path, text, digest, ruff_key, mypy_key, project, shadows, graph)
+            ruff_key = self._ruff_key(path, digest, versions.ruff)
+        return _Plan(path, text, digest, ruff_key)
+
+    async def _plan_mypy(self, plan: _Plan, versions: ToolVersions) -> None:
+        if not self.settings.mypy.enabled or versions.mypy is None:
+            return
+        plan.project = self._project_for(plan.path)
+        if _disk_text(plan.path) != plan.text:
+            plan.shadows[plan.path] = plan.text
+        plan.graph = await asyncio.to_thread(plan.project.indexer.scan, plan.shadows)
+        plan.mypy_key = await self._mypy_key(plan.project, plan.path, plan.graph, versions.mypy)
 
     def _ruff_key(self, path: Path, digest: str, version: str) -> str:
         key = KeyBuilder().add("tool", "ruff").add("version", version).add("path", str(path))
@@ -278,7 +280,6 @@ class Reviewer:
     def _report(
         self,
         plan: _Plan,
-        versions: ToolVersions,
         ruff: ToolResult | None,
         mypy: ToolResult | None,
         started: float,
