@@ -24,7 +24,9 @@ from analyzers.cache.keys import KeyBuilder
 from analyzers.configs import MypyConfig, read_toml, tool_table, user_mypy_configs
 from analyzers.findings import Finding, Related, Severity, Source, Span, ToolFailure
 from analyzers.imports import ProjectGraph, ProjectIndexer
+from analyzers.mypy_backend import EngineBackend
 from analyzers.mypy_columns import MypyColumnMapper
+from analyzers.mypy_engine import EngineError, EngineResult
 from analyzers.process import Completed, ProcessError, run_process
 from analyzers.settings import MypySettings
 
@@ -181,6 +183,7 @@ class MypyProject:
     cache_dir: Path
     timeout: float
     indexer: ProjectIndexer
+    backend: EngineBackend | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _last_good: dict[Path, tuple[Finding, ...]] = field(default_factory=dict)
     _seen: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
@@ -207,19 +210,64 @@ class MypyProject:
         return False
 
     async def run(self, shadows: Mapping[Path, str]) -> MypyRun:
+        """The fine-grained engine's answer when it is ready and the sources are on
+        disk; otherwise (unsaved text, engine warming up or failed) the CLI run."""
         async with self._lock:
             graph = await asyncio.to_thread(self.indexer.scan, shadows)
-            with tempfile.TemporaryDirectory(prefix="tapps-mypy-") as scratch:
-                argv = self._argv(self._shadow_args(graph, shadows, Path(scratch)))
-                started = time.perf_counter()
-                try:
-                    done = await run_process(argv, cwd=self.root, timeout=self.timeout)
-                except ProcessError as exc:
-                    failure = ToolFailure(Source.MYPY, exc.kind, f"mypy: {exc.message}")
-                    return MypyRun({}, frozenset(), graph, failure=failure)
-                duration = (time.perf_counter() - started) * 1000
-            self._remember_stats(graph)
-            return self._interpret(done, graph, shadows, duration)
+            notices: tuple[str, ...] = ()
+            if self.backend is not None and not shadows:
+                if self.backend.ready:
+                    try:
+                        return self._from_engine(await self.backend.check(graph), graph)
+                    except EngineError as exc:
+                        notices = (f"the mypy engine failed ({exc}); using the mypy CLI",)
+                else:
+                    self.warm()
+            run = await self._run_cli(graph, shadows)
+            return replace(run, warnings=(*notices, *run.warnings)) if notices else run
+
+    def _from_engine(self, result: EngineResult, graph: ProjectGraph) -> MypyRun:
+        messages = [m for m in map(self._record, result.messages) if m is not None]
+        grouped = self._group(messages, {})
+        owned = frozenset(p for p in graph.files if self.owns(p))
+        if result.blocking:
+            return self._blocked(grouped, owned, graph, (), result.duration_ms)
+        findings = {path: grouped.get(path, ()) for path in owned | grouped.keys()}
+        self._last_good.update(findings)
+        return MypyRun(findings, owned | frozenset(grouped), graph, duration_ms=result.duration_ms)
+
+    def _record(self, record: dict[str, Any]) -> RawMessage | None:
+        try:
+            return _raw_message(record, self.root)
+        except (ValueError, TypeError, AttributeError):
+            return None
+
+    async def _run_cli(self, graph: ProjectGraph, shadows: Mapping[Path, str]) -> MypyRun:
+        with tempfile.TemporaryDirectory(prefix="tapps-mypy-") as scratch:
+            argv = self._argv(self._shadow_args(graph, shadows, Path(scratch)))
+            started = time.perf_counter()
+            try:
+                done = await run_process(argv, cwd=self.root, timeout=self.timeout)
+            except ProcessError as exc:
+                failure = ToolFailure(Source.MYPY, exc.kind, f"mypy: {exc.message}")
+                return MypyRun({}, frozenset(), graph, failure=failure)
+            duration = (time.perf_counter() - started) * 1000
+        self._remember_stats(graph)
+        return self._interpret(done, graph, shadows, duration)
+
+    def warm(self) -> None:
+        """Start building the fine-grained engine's state in the background."""
+        if self.backend is not None:
+            self.backend.warm(lambda: asyncio.to_thread(self.indexer.scan, {}))
+
+    def engine_argv(self) -> list[str]:
+        """The project-level run's arguments, for the engine (it sets display flags itself)."""
+        config = ["--config-file", str(self.config.config_file)] if self.config.config_file else []
+        return [*config, *self.settings.args, *self.targets]
+
+    async def close(self) -> None:
+        if self.backend is not None:
+            await self.backend.close()
 
     def _argv(self, shadow_args: list[str]) -> list[str]:
         argv = [

@@ -41,6 +41,7 @@ from analyzers.mypy import (
     mypy_version,
     run_targets,
 )
+from analyzers.mypy_backend import EngineBackend
 from analyzers.process import ProcessError
 from analyzers.ruff import ruff_version, run_ruff
 from analyzers.score import FORMULA_VERSION, compute_score
@@ -105,6 +106,11 @@ class Reviewer:
     def projects(self) -> list[MypyProject]:
         return list(self._projects.values())
 
+    async def close(self) -> None:
+        """Stop every mypy engine this reviewer started."""
+        projects, self._projects = list(self._projects.values()), {}
+        await asyncio.gather(*(project.close() for project in projects))
+
     def generation(self, versions: ToolVersions) -> str:
         return f"ruff={versions.ruff};mypy={versions.mypy};formula={FORMULA_VERSION}"
 
@@ -162,6 +168,7 @@ class Reviewer:
         if not self.settings.mypy.enabled or versions.mypy is None:
             return
         plan.project = self._project_for(plan.path)
+        plan.project.warm()
         if _disk_text(plan.path) != plan.text:
             plan.shadows[plan.path] = plan.text
         plan.graph = await asyncio.to_thread(plan.project.indexer.scan, plan.shadows)
@@ -202,6 +209,10 @@ class Reviewer:
                 timeout=self.settings.timeout,
                 indexer=self._indexer_for(config),
             )
+            if self.settings.mypy.engine and not self.settings.mypy.path:
+                project.backend = EngineBackend(
+                    config.root, project.engine_argv(), self.settings.timeout
+                )
             self._projects[key] = project
         return project
 

@@ -30,6 +30,7 @@ class MypySettings:
     path: str | None = None
     args: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
+    engine: bool = True
 
 
 @dataclass(frozen=True, slots=True)

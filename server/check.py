@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from analyzers.files import python_files
 from analyzers.findings import FileReport, Finding, Severity
@@ -73,6 +73,7 @@ async def _check(options: CheckOptions, out: TextIO, err: TextIO) -> int:
         outcomes = await asyncio.gather(*(review_one(path) for path in files))
     finally:
         for reviewer in reviewers.values():
+            await reviewer.close()
             reviewer.store.close()
     if progress is not None:
         progress.finish()
@@ -90,7 +91,11 @@ async def _review_file(
     root = project_root(path)
     reviewer = reviewers.get(root)
     if reviewer is None:
-        layers = [{"cache": {"enabled": False}}] if options.no_cache else []
+        # A one-shot check gains nothing from warming the fine-grained engine: the CLI
+        # run on mypy's persistent cache is the fast path here.
+        layers: list[dict[str, Any]] = [{"mypy": {"engine": False}}]
+        if options.no_cache:
+            layers.append({"cache": {"enabled": False}})
         settings, _problems = project_settings(root, *layers)
         reviewer = reviewers[root] = make_reviewer(root, settings, open_store(root, settings))
     try:

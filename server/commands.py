@@ -58,6 +58,7 @@ async def _folder_info(folder: Folder) -> dict[str, Any]:
                 "configRoot": str(p.root),
                 "configFile": str(p.config.config_file or ""),
                 "targets": list(p.targets),
+                "engine": p.backend.describe() if p.backend else {"state": "off"},
             }
             for p in (reviewer.projects() if reviewer else [])
         ],

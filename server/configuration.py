@@ -97,7 +97,8 @@ async def did_change_folders(
     await pull_configuration(ls)
 
 
-def shutdown(ls: TappsServer, *args: Any) -> None:
+async def shutdown(ls: TappsServer, *args: Any) -> None:
+    await ls.session.aclose()
     ls.shutdown_session()
 
 

@@ -77,6 +77,8 @@ async def review_and_publish(ls: TappsServer, uri: str, text: str, version: int 
             if state.version != version:
                 log.debug("dropping a result for %s version %s", uri, version)
                 return
+            for failure in report.failures:
+                _show_failure(ls, failure)
             _deliver(
                 ls,
                 uri,
@@ -86,8 +88,6 @@ async def review_and_publish(ls: TappsServer, uri: str, text: str, version: int 
                 version=version,
                 threshold=folder.settings.score_threshold,
             )
-            for failure in report.failures:
-                _show_failure(ls, failure)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # the server keeps serving whatever one review does

@@ -35,6 +35,7 @@ class Folder:
     problems: list[str] = field(default_factory=list)
     store: ResultStore | None = None
     reviewer: Reviewer | None = None
+    _closing: set[asyncio.Task[None]] = field(default_factory=set)
 
     def configure(self, global_settings: Mapping[str, Any] | None) -> bool:
         """Rebuild settings from every layer; returns True when they changed."""
@@ -54,12 +55,28 @@ class Folder:
             if self.store is not None:
                 self.store.close()
             self.store = open_store(self.root, settings)
-        self.reviewer = make_reviewer(self.root, settings, self.store)
+        self._replace_reviewer(make_reviewer(self.root, settings, self.store))
 
     def forget_projects(self) -> None:
-        """Config files changed: mypy roots and targets must be found again."""
+        """Config files changed: mypy roots, targets and engines must be found again."""
         if self.reviewer is not None and self.store is not None:
-            self.reviewer = make_reviewer(self.root, self.settings, self.store)
+            self._replace_reviewer(make_reviewer(self.root, self.settings, self.store))
+
+    def _replace_reviewer(self, reviewer: Reviewer) -> None:
+        old, self.reviewer = self.reviewer, reviewer
+        if old is not None:
+            task = asyncio.ensure_future(old.close())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def aclose(self) -> None:
+        """Stop the mypy engines, then close the store."""
+        reviewer, self.reviewer = self.reviewer, None
+        if reviewer is not None:
+            await reviewer.close()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+        self.close()
 
     def close(self) -> None:
         if self.store is not None:
@@ -105,7 +122,7 @@ class Session:
     def remove_folder(self, root: Path) -> None:
         folder = self.folders.pop(root, None)
         if folder is not None:
-            folder.close()
+            self.spawn(folder.aclose())
 
     def folder_for(self, path: Path) -> Folder:
         """The deepest workspace folder holding `path`, else the project around it."""
@@ -139,6 +156,11 @@ class Session:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
         return task
+
+    async def aclose(self) -> None:
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*(folder.aclose() for folder in self.all_folders()))
 
     def close(self) -> None:
         for task in list(self.background):

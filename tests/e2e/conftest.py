@@ -154,6 +154,24 @@ class Session:
         return mark
 
 
+async def engine_info(session: Session) -> dict[str, Any]:
+    """The first mypy project's engine, from tapps.printDebugInformation."""
+    info = await session.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="tapps.printDebugInformation")
+    )
+    engine: dict[str, Any] = info["folders"][0]["mypyProjects"][0]["engine"]
+    return engine
+
+
+async def wait_engine(session: Session, *, timeout: float = 120.0) -> dict[str, Any]:
+    async with asyncio.timeout(timeout):
+        while True:
+            engine = await engine_info(session)
+            if engine["state"] == "ready" and engine["pid"]:
+                return engine
+            await asyncio.sleep(0.2)
+
+
 def copy_fixture(name: str, destination: Path) -> Path:
     root = destination / name
     shutil.copytree(FIXTURES / name, root)

@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from tests.corpus_rich import prepare_rich
-from tests.e2e.conftest import start_session, stop_session
+from tests.e2e.conftest import (
+    Publish,
+    Session,
+    engine_info,
+    start_session,
+    stop_session,
+    wait_engine,
+)
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "bench" / ".corpus"
 
@@ -109,26 +116,13 @@ def rich_root(shared_corpus: Path, tmp_path: Path) -> Path:
     return root
 
 
-async def test_server_diagnostics_equal_ruff_and_project_mypy(
-    rich_root: Path, tmp_path: Path
-) -> None:
-    expected_mypy = _direct_mypy(rich_root, tmp_path / "direct-mypy-cache")
-    expected_ruff = _direct_ruff(rich_root)
-    files = sorted((rich_root / "rich").rglob("*.py"))
-    assert len(files) >= 90
-
-    session = await start_session(
-        rich_root, initialization_options={"cache": {"dir": str(tmp_path / "cache")}}
-    )
-    try:
-        marks = {path: session.open(str(path.relative_to(rich_root))) for path in files}
-        publishes = await asyncio.gather(
-            *(session.wait_complete(str(p.relative_to(rich_root)), after=marks[p]) for p in files)
-        )
-    finally:
-        await stop_session(session)
-
-    mismatches = []
+def _mismatches(
+    files: list[Path],
+    publishes: list[Publish],
+    expected_mypy: dict[Path, set[Key]],
+    expected_ruff: dict[Path, set[Key]],
+) -> list[tuple[str, str, set[Key]]]:
+    found = []
     for path, publish in zip(files, publishes, strict=True):
         lines = path.read_text(encoding="utf-8").split("\n")
         got_mypy = {
@@ -145,11 +139,55 @@ async def test_server_diagnostics_equal_ruff_and_project_mypy(
             for d in publish.by_source("ruff")
         }
         if got_mypy != expected_mypy.get(path, set()):
-            mismatches.append(("mypy", path.name, got_mypy ^ expected_mypy.get(path, set())))
+            found.append(("mypy", path.name, got_mypy ^ expected_mypy.get(path, set())))
         if got_ruff != expected_ruff.get(path, set()):
-            mismatches.append(("ruff", path.name, got_ruff ^ expected_ruff.get(path, set())))
-    assert mismatches == []
-    assert (
-        sum(len(v) for v in expected_mypy.values()) + sum(len(v) for v in expected_ruff.values())
-        > 0
-    ), "the comparison must not be vacuous"
+            found.append(("ruff", path.name, got_ruff ^ expected_ruff.get(path, set())))
+    return found
+
+
+async def _open_all(session: Session, root: Path, files: list[Path]) -> list[Publish]:
+    marks = {path: session.open(str(path.relative_to(root))) for path in files}
+    return list(
+        await asyncio.gather(
+            *(session.wait_complete(str(p.relative_to(root)), after=marks[p]) for p in files)
+        )
+    )
+
+
+async def test_server_diagnostics_equal_ruff_and_project_mypy(
+    rich_root: Path, tmp_path: Path
+) -> None:
+    files = sorted((rich_root / "rich").rglob("*.py"))
+    assert len(files) >= 90
+    expected_mypy = _direct_mypy(rich_root, tmp_path / "direct-mypy-cache")
+    expected_ruff = _direct_ruff(rich_root)
+    assert sum(len(v) for v in expected_mypy.values()) > 10, "injected errors must show"
+    assert sum(len(v) for v in expected_ruff.values()) > 100
+
+    session = await start_session(
+        rich_root, initialization_options={"cache": {"dir": str(tmp_path / "cache")}}
+    )
+    try:
+        publishes = await _open_all(session, rich_root, files)
+        assert _mismatches(files, publishes, expected_mypy, expected_ruff) == []
+
+        # Then through the warm fine-grained engine: an interface change in
+        # rich/cells.py changes the findings of modules that import it.
+        engine = await wait_engine(session)
+        cells = rich_root / "rich" / "cells.py"
+        edited = cells.read_text().replace(
+            'def cell_len(text: str, unicode_version: str = "auto") -> int:',
+            'def cell_len(text: str, unicode_version: str = "auto") -> str:',
+        )
+        mark = session.save("rich/cells.py", edited)
+        await session.wait_complete("rich/cells.py", after=mark)
+        for path in files:
+            session.close(str(path.relative_to(rich_root)))
+        publishes = await _open_all(session, rich_root, files)
+        after = await engine_info(session)
+    finally:
+        await stop_session(session)
+    assert after["checks"] > engine["checks"], "the edit went through the engine"
+    expected_mypy = _direct_mypy(rich_root, tmp_path / "direct-mypy-cache-2")
+    assert sum(len(v) for v in expected_mypy.values()) > 20
+    assert _mismatches(files, publishes, expected_mypy, _direct_ruff(rich_root)) == []

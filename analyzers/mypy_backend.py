@@ -1,0 +1,105 @@
+"""The fine-grained engine behind a project-level mypy run.
+
+It keeps track of which sources the engine has seen, so each check tells it exactly
+which files changed (by content hash, never by mtime), and it warms the engine in
+the background: until the engine is ready, callers use the CLI run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from analyzers.imports import ProjectGraph
+from analyzers.mypy_engine import EngineError, EngineResult, MypyEngine
+
+log = logging.getLogger(__name__)
+
+# Refusals that will not change until the configuration does.
+PERMANENT_KINDS = frozenset({"unsupported", "config"})
+_MIN_START_TIMEOUT_S = 300.0
+
+
+class EngineBackend:
+    def __init__(self, root: Path, argv: list[str], timeout: float) -> None:
+        self.engine = MypyEngine(
+            python=sys.executable,
+            root=root,
+            argv=argv,
+            timeout=timeout,
+            start_timeout=max(timeout, _MIN_START_TIMEOUT_S),
+        )
+        self.disabled: str | None = None
+        self.checks = 0
+        self._seen: dict[Path, str] = {}
+        self._warmup: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return (
+            self.disabled is None
+            and self.engine.state == "ready"
+            and self._warmup is not None
+            and self._warmup.done()
+        )
+
+    def warm(self, scan: Callable[[], Awaitable[ProjectGraph]]) -> None:
+        """Build the engine's state in the background, once."""
+        if self._warmup is None and self.disabled is None:
+            self._warmup = asyncio.ensure_future(self._start(scan))
+
+    async def _start(self, scan: Callable[[], Awaitable[ProjectGraph]]) -> None:
+        graph = await scan()
+        try:
+            await self.engine.start()
+        except EngineError as exc:
+            self._note_failure(exc)
+            return
+        self._seen = _digests(graph)
+
+    async def check(self, graph: ProjectGraph) -> EngineResult:
+        """All of the project's messages once the engine has seen `graph`'s sources."""
+        current = _digests(graph)
+        changed = [path for path, digest in current.items() if self._seen.get(path) != digest]
+        removed = [path for path in self._seen if path not in current]
+        try:
+            result = await self.engine.check(changed, removed)
+        except EngineError as exc:
+            self._note_failure(exc)
+            # A restarted worker builds from scratch; nothing it has seen carries over.
+            self._seen = {}
+            raise
+        self._seen = current
+        self.checks += 1
+        return result
+
+    def _note_failure(self, exc: EngineError) -> None:
+        log.warning("mypy engine: %s", exc)
+        if exc.kind in PERMANENT_KINDS:
+            self.disabled = exc.message
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "state": "disabled" if self.disabled else self.engine.state,
+            "pid": self.engine.pid,
+            "restarts": self.engine.restarts,
+            "checks": self.checks,
+            "disabledBecause": self.disabled,
+            "lastError": str(self.engine.last_error) if self.engine.last_error else None,
+        }
+
+    async def close(self) -> None:
+        if self._warmup is not None and not self._warmup.done():
+            self._warmup.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._warmup
+        await self.engine.close()
+
+
+def _digests(graph: ProjectGraph) -> dict[Path, str]:
+    return {path: entry.digest for path, entry in graph.files.items()}

@@ -1,0 +1,122 @@
+"""The fine-grained mypy engine behind the server: used once warm, exact, and
+replaced by the CLI run while it is down."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import (
+    Session,
+    copy_fixture,
+    engine_info,
+    start_session,
+    stop_session,
+    wait_engine,
+)
+
+
+@pytest.fixture
+def cycle_project(tmp_path: Path) -> Path:
+    return copy_fixture("cycle", tmp_path)
+
+
+def direct_mypy(root: Path) -> set[tuple[str, int, str]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "-O", "json", "--cache-dir", os.devnull, "pkg"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    return {(Path(r["file"]).name, r["line"] - 1, r["code"]) for r in records}
+
+
+def published(session: Session, names: list[str]) -> set[tuple[str, int, str]]:
+    found = set()
+    for name in names:
+        uri = session.uri(f"pkg/{name}")
+        last = [p for p in session.publishes if p.uri == uri and p.complete][-1]
+        found |= {(name, d.range.start.line, str(d.code)) for d in last.by_source("mypy")}
+    return found
+
+
+async def save_and_wait(session: Session, name: str, text: str) -> None:
+    mark = session.save(f"pkg/{name}", text)
+    await session.wait_complete(f"pkg/{name}", after=mark)
+
+
+async def test_saves_after_warm_up_use_the_engine_and_match_the_cli(cycle_project: Path) -> None:
+    session = await start_session(cycle_project)
+    try:
+        for name in ("a.py", "b.py", "c.py"):
+            mark = session.open(f"pkg/{name}")
+            await session.wait_complete(f"pkg/{name}", after=mark)
+        await wait_engine(session)
+        before = (await engine_info(session))["checks"]
+        b_text = session.text("pkg/b.py").replace("return node.size * 2", 'return "x"')
+        await save_and_wait(session, "b.py", b_text)
+        assert (await engine_info(session))["checks"] > before, "the save went to the engine"
+        for name in ("a.py", "c.py"):
+            session.close(f"pkg/{name}")
+            mark = session.open(f"pkg/{name}")
+            await session.wait_complete(f"pkg/{name}", after=mark)
+        assert published(session, ["a.py", "b.py", "c.py"]) == direct_mypy(cycle_project)
+        assert ("b.py", 9, "return-value") in direct_mypy(cycle_project)
+    finally:
+        await stop_session(session)
+
+
+async def test_a_killed_worker_falls_back_to_the_cli_and_recovers(cycle_project: Path) -> None:
+    session = await start_session(cycle_project)
+    try:
+        mark = session.open("pkg/b.py")
+        await session.wait_complete("pkg/b.py", after=mark)
+        engine = await wait_engine(session)
+        os.kill(engine["pid"], signal.SIGKILL)
+        original = session.text("pkg/b.py")
+        await save_and_wait(session, "b.py", original.replace("node.size * 2", '"x"'))
+        assert published(session, ["b.py"]) == {("b.py", 9, "return-value")}
+        failures = [m for m in session.client.messages if "engine" in m.message]
+        assert len(failures) == 1, [m.message for m in session.client.messages]
+        recovered = await wait_engine(session)
+        assert recovered["pid"] != engine["pid"]
+        await save_and_wait(session, "b.py", original + "\n# new content, so not a cache hit\n")
+        assert published(session, ["b.py"]) == set()
+        assert (await engine_info(session))["checks"] == recovered["checks"] + 1
+    finally:
+        await stop_session(session)
+
+
+async def test_no_worker_outlives_a_server_killed_without_shutdown(cycle_project: Path) -> None:
+    session = await start_session(cycle_project)
+    mark = session.open("pkg/a.py")
+    await session.wait_complete("pkg/a.py", after=mark)
+    engine = await wait_engine(session)
+    server = session.client._server
+    assert server is not None
+    server.kill()
+    await server.wait()
+    try:
+        async with asyncio.timeout(10):
+            while Path(f"/proc/{engine['pid']}").exists() and _alive(engine["pid"]):
+                await asyncio.sleep(0.1)
+    finally:
+        await session.client.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
