@@ -1,7 +1,8 @@
 """The rich 15.0.0 benchmark corpus: download, unpack, install its dependencies, pick files.
 
-``prepare_rich(dest, python)`` makes ``dest/rich-15.0.0`` from rich's sdist (reusing a
-complete earlier unpack), installs rich's runtime dependencies (read from the sdist's
+``prepare_rich(dest, python)`` makes ``dest/rich-15.0.0`` from rich's sdist (reusing an
+earlier unpack, and putting back any file whose hash differs from the one recorded when it
+was unpacked, in place), installs rich's runtime dependencies (read from the sdist's
 metadata) into ``python`` so mypy resolves ``markdown_it`` and ``pygments``, and returns a
 :class:`Corpus`. rich itself is never installed there: ``import rich`` must resolve to the
 unpacked sources.
@@ -16,6 +17,9 @@ Two details matter for honest figures:
 * ``files`` is a deterministic sample spread evenly over the modules sorted by size, with
   ``rich/console.py`` (inside a 51-module import cycle) always included and the 23
   generated ``rich/_unicode_data/unicode*.py`` tables left out.
+
+A benchmark that edits files works on ``working_copy(corpus, elsewhere)``, never on the
+shared unpack, which a concurrent caller may be reading (or repairing).
 
 Command line: ``python bench/corpus.py DEST [--python PY] [--files N]`` prints the corpus as
 JSON.
@@ -80,9 +84,13 @@ def prepare_rich(
     python = Path(os.path.abspath(python))  # not resolve(): a venv's python is a symlink
     dest.mkdir(parents=True, exist_ok=True)
     root = dest / f"{NAME}-{VERSION}"
-    if not _is_complete(root):
-        sdist = _download_sdist(dest, python)
-        _unpack(sdist, root)
+    recorded = _recorded_files(root)
+    if recorded is None:
+        _unpack(_download_sdist(dest, python), root)
+    else:
+        damaged = [name for name, digest in recorded.items() if _digest(root / name) != digest]
+        if damaged:
+            _repair(_download_sdist(dest, python), root, damaged)
     if install_deps:
         install_dependencies(root, python)
     modules = list_modules(root)
@@ -183,36 +191,85 @@ def _download_sdist(dest: Path, python: Path) -> Path:
 
 
 def _unpack(sdist: Path, root: Path) -> None:
-    """Unpack into a temporary folder, then move it into place with a completeness marker."""
+    """Unpack into a temporary folder, add the ruff marker and the completeness marker, then
+    move the finished tree into place (others never see a half-made corpus)."""
     if root.exists():
         shutil.rmtree(root)
     with tempfile.TemporaryDirectory(dir=root.parent) as tmp:
         with tarfile.open(sdist) as tar:
             tar.extractall(tmp, filter="data")
-        shutil.move(str(Path(tmp) / root.name), root)
-    (root / "ruff.toml").write_text(RUFF_MARKER_TEXT, encoding="utf-8")
-    files = {
-        p.relative_to(root).as_posix(): _sha256(p) for p in sorted(root.rglob("*")) if p.is_file()
-    }
-    marker = {"name": NAME, "version": VERSION, "sdist_sha256": _sha256(sdist), "files": files}
-    (root / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
+        made = Path(tmp) / root.name
+        (made / "ruff.toml").write_text(RUFF_MARKER_TEXT, encoding="utf-8")
+        files = {
+            p.relative_to(made).as_posix(): _sha256(p)
+            for p in sorted(made.rglob("*"))
+            if p.is_file()
+        }
+        marker = {"name": NAME, "version": VERSION, "sdist_sha256": _sha256(sdist), "files": files}
+        (made / MARKER).write_text(json.dumps(marker, indent=1), encoding="utf-8")
+        shutil.move(str(made), root)
 
 
-def _is_complete(root: Path) -> bool:
-    """True when the marker exists and every file it lists is there with its recorded hash.
+def _repair(sdist: Path, root: Path, names: list[str]) -> None:
+    """Put back, file by file, what a run that died mid-edit left changed.
 
-    A run that died half-way through an edit-save cycle leaves a file edited; checking the
-    hashes (a few ms for the whole corpus) makes the next run start from a clean copy.
+    The tree itself stays (never removed under a server or a cache that uses it).
     """
+    print(f"corpus: restoring {len(names)} changed file(s): {', '.join(names)}", file=sys.stderr)
+    with tarfile.open(sdist) as tar, tempfile.TemporaryDirectory(dir=root) as tmp:
+        for name in names:
+            target = root / name
+            if name == "ruff.toml":
+                fresh = Path(tmp) / "ruff.toml"
+                fresh.write_text(RUFF_MARKER_TEXT, encoding="utf-8")
+            else:
+                tar.extract(f"{root.name}/{name}", tmp, filter="data")
+                fresh = Path(tmp) / root.name / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(fresh, target)
+
+
+def _recorded_files(root: Path) -> dict[str, str] | None:
+    """The marker's file -> sha256 map, or None when the unpack is missing or stale."""
     try:
         marker = json.loads((root / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    files: dict[str, str] = marker.get("files") or {}
-    if marker.get("version") != VERSION or not files:
-        return False
-    return all(
-        (root / name).is_file() and _sha256(root / name) == digest for name, digest in files.items()
+        return None
+    if not isinstance(marker, dict) or marker.get("version") != VERSION:
+        return None
+    files = marker.get("files")
+    if not isinstance(files, dict) or not files:
+        return None
+    return {str(k): str(v) for k, v in files.items()}
+
+
+def _digest(path: Path) -> str | None:
+    try:
+        return _sha256(path)
+    except OSError:
+        return None
+
+
+def working_copy(corpus: Corpus, dest: Path) -> Corpus:
+    """The corpus copied under ``dest``, for a benchmark that edits files.
+
+    The shared unpack stays pristine for whoever else uses it at the same time. Files are
+    copied over an existing copy (mtimes kept); caches already there are left alone.
+    """
+    target = dest.resolve() / corpus.root.name
+    skip = shutil.ignore_patterns(".mypy_cache", ".tapps_cache", ".ruff_cache", ".dmypy.json")
+    shutil.copytree(corpus.root, target, ignore=skip, dirs_exist_ok=True)
+
+    def moved(path: Path) -> Path:
+        return target / path.relative_to(corpus.root)
+
+    return Corpus(
+        root=target,
+        package=moved(corpus.package),
+        mypy_config=moved(corpus.mypy_config),
+        python=corpus.python,
+        files=tuple(moved(p) for p in corpus.files),
+        modules=tuple(moved(p) for p in corpus.modules),
     )
 
 

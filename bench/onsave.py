@@ -2,10 +2,12 @@
 
 For each server, on the rich 15.0.0 corpus (see corpus.py):
 
-1. start it (rootUri = corpus root) and open each file in turn: didOpen -> completing publish;
-2. edit-save cycle per file: append an unused import (ruff F401) and a type error (mypy
-   [assignment]), write to disk, didChange + didSave -> the publish that shows the mypy error,
-   and the first publish that shows the ruff finding; then restore, save, wait again;
+0. copy the corpus to --corpus/onsave-work (the shared unpack is never edited);
+1. start it (rootUri = that copy) and open each file in turn: didOpen -> completing publish;
+2. edit-save cycle per file: insert an unused import (ruff F401) and a type error (mypy
+   [assignment]) at the top of the module's code, write to disk, didChange + didSave -> the
+   publish that shows the mypy error, and the first publish that shows the ruff finding;
+   then restore, save, wait again;
 3. close + re-open every (unchanged) file -> completing publish (cache hit);
 4. read the RSS of the server's process tree; shut down; start again and open every file
    (restart hit: tapps-lsp's persisted cache, mypy's .mypy_cache for pylsp);
@@ -17,8 +19,10 @@ See bench/README.md for what each figure means. Run with --help for the options.
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -28,12 +32,13 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from corpus import Corpus, prepare_rich
+from corpus import Corpus, prepare_rich, working_copy
 from lsp_client import JsonDict, LspClient, LspError, Publish, ServerExitedError
 
 BENCH = Path(__file__).resolve().parent
@@ -42,6 +47,7 @@ INJECTED = (
     "import os as _bench_os  # bench: unused import, ruff F401\n"
     '_bench_err: int = "x"  # bench: mypy [assignment]\n'
 )
+WORK_DIR = "onsave-work"  # under --corpus: the copy this benchmark edits
 MB = 1024 * 1024
 MAX_CONSECUTIVE_FAILURES = 3
 DERIVED = ("open_first", "first_ruff")  # read off the "open" and "save" samples
@@ -178,35 +184,78 @@ class Doc:
     def text(self) -> str:
         return self.original.decode("utf-8")
 
-    @property
+    @cached_property
     def syntax_error(self) -> bool:
-        try:
-            compile(self.original, str(self.path), "exec", dont_inherit=True)
-        except SyntaxError:
-            return True
-        return False
+        return not _compiles(self.text)
 
-    @property
-    def base(self) -> str:
-        return self.text if self.text.endswith("\n") else self.text + "\n"
-
-    @property
-    def edited(self) -> str:
-        return self.base + INJECTED
-
-    @property
+    @cached_property
     def import_line(self) -> int:
-        """0-based line of the injected unused import."""
-        return self.base.count("\n")
+        """0-based line of the injected unused import: the top of the module's code if the
+        edit still compiles there, else a new line at the end."""
+        at = injection_line(self.original)
+        if at is not None and _compiles(insert_lines(self.text, at, INJECTED)):
+            return at
+        return end_line(self.text)
 
     @property
     def error_line(self) -> int:
         """0-based line of the injected type error."""
         return self.import_line + 1
 
+    @property
+    def edited(self) -> str:
+        return insert_lines(self.text, self.import_line, INJECTED)
+
     def next_version(self) -> int:
         self.version += 1
         return self.version
+
+
+def injection_line(source: bytes) -> int | None:
+    """0-based line of the module's first statement after its docstring and __future__
+    imports (None for a syntax error or a module with nothing else).
+
+    Code there always runs. A module's tail may not: rich/_win32_console.py raises
+    ImportError off Windows, so mypy treats everything after it as unreachable and would
+    never report an error appended at the end.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for index, node in enumerate(tree.body):
+        if index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+        return min([node.lineno, *(d.lineno for d in decorators)]) - 1
+    return None
+
+
+def end_line(text: str) -> int:
+    """0-based index of the line that appending a block to ``text`` starts on."""
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
+def insert_lines(text: str, line: int, block: str) -> str:
+    """``block`` (whole lines) inserted before 0-based ``line``; at or past the end, appended
+    on a line of its own."""
+    offset = 0
+    for _ in range(line):
+        found = text.find("\n", offset)
+        if found < 0:
+            return text + ("\n" if text else "") + block
+        offset = found + 1
+    return text[:offset] + block + text[offset:]
+
+
+def _compiles(text: str) -> bool:
+    try:
+        compile(text, "<edited>", "exec", dont_inherit=True)
+    except SyntaxError:
+        return False
+    return True
 
 
 @dataclass
@@ -219,6 +268,7 @@ class Sample:
     first_ruff: float | None = None
     publishes: int = 0
     error: str | None = None
+    seen: list[JsonDict] | None = None  # on failure: the publishes that did arrive
 
 
 def diagnostics_at(publish: Publish, line: int, source: str) -> list[JsonDict]:
@@ -231,7 +281,8 @@ def diagnostics_at(publish: Publish, line: int, source: str) -> list[JsonDict]:
 
 
 def shows_type_error(publish: Publish, doc: Doc) -> bool:
-    return bool(diagnostics_at(publish, doc.error_line, "mypy"))
+    found = diagnostics_at(publish, doc.error_line, "mypy")
+    return any("Incompatible types in assignment" in str(d.get("message")) for d in found)
 
 
 def shows_ruff_finding(publish: Publish, doc: Doc) -> bool:
@@ -267,6 +318,7 @@ class ServerRun:
     clean_exits: list[bool] = field(default_factory=list)
     leftover_pids: list[int] = field(default_factory=list)
     daemon_pids: list[int] = field(default_factory=list)  # more than one per start: restarts
+    shown_messages: list[str] = field(default_factory=list)  # window/showMessage texts
     message_counts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
 
@@ -317,9 +369,29 @@ class Session:
             self.failures += 1
             if self.failures >= MAX_CONSECUTIVE_FAILURES:
                 raise LspError(f"{self.failures} waits in a row timed out: server hung?") from exc
-            return Sample(doc.name, None, error=str(exc))
+            return Sample(doc.name, None, error=str(exc), seen=self._seen(doc, sent))
         self.failures = 0
         return self._sample(doc, sent, version, final, want_error is True)
+
+    def _seen(self, doc: Doc, sent: float) -> list[JsonDict]:
+        """What did arrive for ``doc`` after ``sent``: kept with a failed wait, to debug it."""
+        return [
+            {
+                "after_s": round(p.time - sent, 4),
+                "version": p.version,
+                "diagnostics": len(p.diagnostics),
+                "score": tapps_completes(p, 0, syntax_error=False),
+                "type_error_at_injected_line": shows_type_error(p, doc),
+                "ruff_f401_at_injected_line": shows_ruff_finding(p, doc),
+                "at_injected_lines": [
+                    d
+                    for d in p.diagnostics
+                    if d.get("range", {}).get("start", {}).get("line", -1) >= doc.import_line
+                ],
+            }
+            for p in self.client.publishes(doc.uri)
+            if p.time >= sent
+        ]
 
     def _sample(self, doc: Doc, sent: float, version: int, final: Publish, save: bool) -> Sample:
         seen = [
@@ -406,7 +478,8 @@ async def started(
         yield session
     finally:
         sampler.cancel()
-        daemons = session.extra_pids()
+        session.rss_mb()  # records the current daemon, if any
+        daemons = [p for p in run.daemon_pids if _runs(p, "dmypy")]
         run.clean_exits.append(await client.stop(timeout=min(opts.timeout, 20.0)))
         _count_messages(run, client)
         run.leftover_pids.extend(await _reap_leftovers(client.pid, daemons))
@@ -416,6 +489,8 @@ def _count_messages(run: ServerRun, client: LspClient) -> None:
     for message in client.messages:
         key = str(message.payload.get("method", "<response>"))
         run.message_counts[key] = run.message_counts.get(key, 0) + 1
+        if key in {"window/showMessage", "window/showMessageRequest"}:
+            run.shown_messages.append(str(message.payload.get("params", {}).get("message")))
 
 
 async def _reap_leftovers(pgid: int, daemons: list[int], grace: float = 5.0) -> list[int]:
@@ -439,6 +514,14 @@ def _is_alive(pid: int) -> bool:
     except OSError:
         return False
     return stat[stat.rfind(")") + 2 :].split()[0] != "Z"
+
+
+def _runs(pid: int, word: str) -> bool:
+    """True if process ``pid`` is alive and ``word`` is in its command line (pids get reused)."""
+    try:
+        return word in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -608,7 +691,7 @@ def _cells(values: list[float | None], ratios: int) -> list[str]:
     cells = ["-" if v is None else f"{v:.0f}" for v in values]
     base = values[0]
     for other in values[1 : 1 + ratios]:
-        cells.append(f"{base / other:.2f}" if base is not None and other else "-")
+        cells.append(f"{base / other:.2g}" if base is not None and other else "-")
     return cells
 
 
@@ -660,6 +743,11 @@ def write_results(path: Path, meta: JsonDict, runs: list[ServerRun]) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--files", type=int, default=30, help="files to use (default 30)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated corpus paths (e.g. rich/cells.py) to use instead of the sample",
+    )
     parser.add_argument("--servers", default="tapps,pylsp,pylsp-dmypy")
     parser.add_argument("--corpus", type=Path, default=BENCH / ".corpus")
     parser.add_argument(
@@ -736,11 +824,42 @@ async def run_all(
     return runs
 
 
+def chosen(corpus: Corpus, only: str) -> list[Path]:
+    if not only:
+        return list(corpus.files)
+    paths = [corpus.root / name.strip() for name in only.split(",") if name.strip()]
+    missing = [str(p) for p in paths if p not in corpus.modules]
+    if missing:
+        raise SystemExit(f"not corpus modules: {', '.join(missing)}")
+    return paths
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     python = Path(os.path.abspath(args.python))
-    corpus = prepare_rich(args.corpus, python, args.files)
-    docs = [Doc(p, p.relative_to(corpus.root).as_posix(), p.read_bytes()) for p in corpus.files]
+    shared = prepare_rich(args.corpus, python, args.files)
+    with exclusive(args.corpus / WORK_DIR / ".lock"):
+        return bench(args, python, working_copy(shared, args.corpus / WORK_DIR))
+
+
+@contextlib.contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """One onsave run at a time per working copy: a second one stops at once."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"another onsave run holds {lock}") from None
+        yield
+
+
+def bench(args: argparse.Namespace, python: Path, corpus: Corpus) -> int:
+    """Run every server on ``corpus`` (the working copy), print the table, write JSON."""
+    docs = [
+        Doc(p, p.relative_to(corpus.root).as_posix(), p.read_bytes())
+        for p in chosen(corpus, args.only)
+    ]
     servers = build_servers(args, python)
     runs = asyncio.run(run_all(servers, corpus, docs, args))
     meta = {

@@ -31,6 +31,7 @@ _corpus = _load()
 Corpus = _corpus.Corpus
 prepare_rich = _corpus.prepare_rich
 select_files = _corpus.select_files
+working_copy = _corpus.working_copy
 DEFAULT_FILE_COUNT: int = _corpus.DEFAULT_FILE_COUNT
 
-__all__ = ["DEFAULT_FILE_COUNT", "Corpus", "prepare_rich", "select_files"]
+__all__ = ["DEFAULT_FILE_COUNT", "Corpus", "prepare_rich", "select_files", "working_copy"]
