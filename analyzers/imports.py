@@ -19,17 +19,21 @@ import ast
 import functools
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyzers.cache.keys import content_hash
+from analyzers import pyast
+from analyzers.cache.keys import KeyBuilder, content_hash
 
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 MAX_PROJECT_FILES = 20_000
 # A file changed again within this long after we read it can keep its (mtime_ns, size):
 # timestamps are only as fine as the kernel's clock tick or the filesystem (1-2 s on some).
 _RACY_NS = 2_000_000_000
+
+# Beyond this many closure lookups on one graph, working them all out at once is cheaper.
+_SINGLE_LOOKUPS = 4
 
 # One import statement as written: (module, level, names); names is () for `import x`.
 _RawImport = tuple[str | None, int, tuple[str, ...]]
@@ -51,6 +55,8 @@ class ProjectGraph:
     files: dict[Path, ModuleFile]
     by_module: dict[str, tuple[Path, ...]]
     _closures: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
+    _closure_digests: dict[Path, str] | None = None
+    _single_lookups: int = 0
 
     def closure(self, path: Path) -> tuple[Path, ...]:
         """The project files `path` imports, directly or not, sorted, itself excluded."""
@@ -76,9 +82,102 @@ class ProjectGraph:
     def dependency_digests(self, path: Path) -> list[tuple[str, str]]:
         return [(str(p), self.files[p].digest) for p in self.closure(path)]
 
+    def closure_digest(self, path: Path) -> str:
+        """One hash of the content of every project file `path` imports, directly or not.
+
+        The first few lookups walk that file's closure; past them, all files' digests are
+        worked out at once, per strongly connected component (every module of an import
+        cycle shares one closure), so a project's worth of keys costs one pass.
+        """
+        if self._closure_digests is None:
+            if path not in self.files:
+                return ""
+            self._single_lookups += 1
+            if self._single_lookups <= _SINGLE_LOOKUPS:
+                return _digest_of_closure(self, {path, *self.closure(path)})
+            self._closure_digests = self._all_closure_digests()
+        return self._closure_digests.get(path, "")
+
+    def _targets(self, path: Path) -> list[Path]:
+        entry = self.files[path]
+        found = {t for m in entry.imports for t in self.by_module.get(m, ()) if t != path}
+        return sorted(found)
+
+    def _all_closure_digests(self) -> dict[Path, str]:
+        reach: list[frozenset[Path]] = []
+        component_of: dict[Path, int] = {}
+        for members in _strongly_connected(self.files, self._targets):
+            index = len(reach)
+            for member in members:
+                component_of[member] = index
+            below = {component_of[t] for m in members for t in self._targets(m)} - {index}
+            reach.append(frozenset(members).union(*(reach[c] for c in below)))
+        digests = [_digest_of_closure(self, closure) for closure in reach]
+        return {path: digests[component] for path, component in component_of.items()}
+
     def digest_of(self, path: Path) -> str | None:
         entry = self.files.get(path)
         return entry.digest if entry else None
+
+
+def _digest_of_closure(graph: ProjectGraph, closure: Iterable[Path]) -> str:
+    pairs = [(str(path), graph.files[path].digest) for path in closure]
+    return KeyBuilder().add_many("closure", pairs).digest()
+
+
+def _strongly_connected(
+    nodes: Iterable[Path], successors: Callable[[Path], list[Path]]
+) -> list[list[Path]]:
+    """Tarjan's components; each comes after every component it reaches."""
+    search = _Tarjan(successors)
+    for node in nodes:
+        if node not in search.index:
+            search.visit(node)
+    return search.components
+
+
+class _Tarjan:
+    """Iterative, so deep import chains cannot exhaust the recursion limit."""
+
+    def __init__(self, successors: Callable[[Path], list[Path]]) -> None:
+        self.successors = successors
+        self.index: dict[Path, int] = {}
+        self.low: dict[Path, int] = {}
+        self.stack: list[Path] = []
+        self.on_stack: set[Path] = set()
+        self.components: list[list[Path]] = []
+
+    def visit(self, root: Path) -> None:
+        work = [self._enter(root)]
+        while work:
+            node, pending = work[-1]
+            target = next(pending, None)
+            if target is None:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    self.low[parent] = min(self.low[parent], self.low[node])
+                self._close(node)
+            elif target not in self.index:
+                work.append(self._enter(target))
+            elif target in self.on_stack:
+                self.low[node] = min(self.low[node], self.index[target])
+
+    def _enter(self, node: Path) -> tuple[Path, Iterator[Path]]:
+        self.index[node] = self.low[node] = len(self.index)
+        self.stack.append(node)
+        self.on_stack.add(node)
+        return node, iter(self.successors(node))
+
+    def _close(self, node: Path) -> None:
+        if self.low[node] != self.index[node]:
+            return
+        members: list[Path] = []
+        while not members or members[-1] != node:
+            member = self.stack.pop()
+            self.on_stack.discard(member)
+            members.append(member)
+        self.components.append(members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +200,8 @@ class ProjectIndexer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self._memo: dict[Path, _Memo] = {}
+        self._last: ProjectGraph | None = None
+        self._last_sources: dict[Path, str] = {}
 
     def scan(self, overrides: Mapping[Path, str] | None = None) -> ProjectGraph:
         overrides = overrides or {}
@@ -112,6 +213,10 @@ class ProjectIndexer:
             if path not in parsed and path.suffix in (".py", ".pyi"):
                 parsed[path] = _parse(_encode(text))
         self._memo = {p: m for p, m in self._memo.items() if p in parsed}
+        sources = {path: entry.digest for path, entry in parsed.items()}
+        if self._last is not None and sources == self._last_sources:
+            # Same files with the same content: names and imports resolve the same way.
+            return self._last
         is_package = functools.cache(_is_package)
         files: dict[Path, ModuleFile] = {}
         candidates: dict[str, list[Path]] = {}
@@ -129,7 +234,9 @@ class ProjectIndexer:
             for name in names:
                 candidates.setdefault(name, []).append(path)
         by_module = {name: tuple(paths) for name, paths in candidates.items()}
-        return ProjectGraph(files, by_module)
+        self._last = ProjectGraph(files, by_module)
+        self._last_sources = sources
+        return self._last
 
     def _read(self, path: Path) -> _Parsed:
         try:
@@ -210,7 +317,7 @@ def _parse(data: bytes, digest: str | None = None) -> _Parsed:
 
 def _raw_imports(data: bytes) -> tuple[_RawImport, ...]:
     try:
-        tree = ast.parse(data)
+        tree = pyast.parse(data)
     except (SyntaxError, ValueError):
         return ()
     found: list[_RawImport] = []

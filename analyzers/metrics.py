@@ -11,6 +11,8 @@ import ast
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from analyzers import pyast
+
 
 @dataclass(frozen=True, slots=True)
 class FunctionMetrics:
@@ -33,7 +35,7 @@ _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 def measure(source: str) -> CodeMetrics:
     """Measure a module's source. Raises SyntaxError (or ValueError) when it does not parse."""
-    tree = ast.parse(source)
+    tree = pyast.parse(source)
     return CodeMetrics(
         logical_lines=logical_lines(tree),
         functions=tuple(_functions_in(tree.body, scope=())),

@@ -420,7 +420,7 @@ def file_key(
     version: str,
     config_text: str,
     settings_key: str,
-    targets: tuple[str, ...],
+    targets: str,
     environment: str,
 ) -> str | None:
     """Everything a file's mypy result depends on; None if the file is not in the graph."""
@@ -433,11 +433,11 @@ def file_key(
         .add("version", version)
         .add("config", config_text)
         .add("settings", settings_key)
-        .add("targets", "\0".join(targets))
+        .add("targets", targets)
         .add("environment", environment)
         .add("file", str(path))
         .add("content", digest)
-        .add_many("imports", graph.dependency_digests(path))
+        .add("imports", graph.closure_digest(path))
         .digest()
     )
 

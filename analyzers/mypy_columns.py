@@ -29,6 +29,7 @@ import re
 import tokenize
 from dataclasses import dataclass
 
+from analyzers import pyast
 from analyzers.findings import Span
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -365,7 +366,7 @@ class MypyColumnMapper:
             return
         self._parsed = True
         try:
-            tree = ast.parse(self._source)
+            tree = pyast.parse(self._source)
         except _PARSE_FAILURES:
             return
         for node in _nodes_mypy_may_report(tree):

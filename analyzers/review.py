@@ -72,6 +72,7 @@ class _Plan:
     project: MypyProject | None = None
     shadows: dict[Path, str] = field(default_factory=dict)
     graph: ProjectGraph | None = None
+    metrics: asyncio.Future[CodeMetrics | str] | None = None
 
 
 @dataclass(slots=True)
@@ -91,6 +92,7 @@ class Reviewer:
     _ruff_flight: SingleFlight[ToolResult] = field(default_factory=SingleFlight)
     _mypy_flight: SingleFlight[MypyRun] = field(default_factory=SingleFlight)
     _metrics: OrderedDict[str, CodeMetrics | str] = field(default_factory=OrderedDict)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
     hits: int = 0
     misses: int = 0
 
@@ -107,9 +109,16 @@ class Reviewer:
         return list(self._projects.values())
 
     async def close(self) -> None:
-        """Stop every mypy engine this reviewer started."""
+        """Finish pending cache writes and stop every mypy engine this reviewer started."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
         projects, self._projects = list(self._projects.values()), {}
         await asyncio.gather(*(project.close() for project in projects))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def generation(self, versions: ToolVersions) -> str:
         return f"ruff={versions.ruff};mypy={versions.mypy};formula={FORMULA_VERSION}"
@@ -118,6 +127,7 @@ class Reviewer:
         started = time.perf_counter()
         versions = await self.versions()
         plan = self._plan_ruff(path, text, versions)
+        plan.metrics = self._measure_soon(plan)
         ruff_hit = self._cached(plan.ruff_key)
         ruff_task = None
         if self.settings.ruff.enabled and ruff_hit is None:
@@ -132,16 +142,18 @@ class Reviewer:
                 mypy_task = asyncio.ensure_future(self._run_mypy(plan, versions))
             if ruff_task is None and mypy_task is None:
                 self.hits += 1
-                yield self._report(plan, ruff_hit, mypy_hit, started, complete=True)
+                metrics = await self._metrics_of(plan)
+                yield self._report(plan, ruff_hit, mypy_hit, started, metrics=metrics)
                 return
             self.misses += 1
             ruff_result = ruff_hit if ruff_task is None else await ruff_task
             if mypy_task is not None and not mypy_task.done():
-                yield self._report(plan, ruff_result, None, started, complete=False)
+                yield self._report(plan, ruff_result, None, started, metrics=None)
             mypy_result = mypy_hit if mypy_task is None else await mypy_task
-            yield self._report(plan, ruff_result, mypy_result, started, complete=True)
+            metrics = await self._metrics_of(plan)
+            yield self._report(plan, ruff_result, mypy_result, started, metrics=metrics)
         finally:
-            for task in (ruff_task, mypy_task):
+            for task in (ruff_task, mypy_task, plan.metrics):
                 if task is not None and not task.done():
                     task.cancel()
 
@@ -183,17 +195,18 @@ class Reviewer:
     async def _mypy_key(
         self, project: MypyProject, path: Path, graph: ProjectGraph, version: str
     ) -> str | None:
+        return file_key(path, graph, **await self._key_context(project, version))
+
+    async def _key_context(self, project: MypyProject, version: str) -> dict[str, str]:
+        """What every file's mypy key shares within one project and one moment."""
         python = mypy_interpreter(self.settings.mypy)
-        environment = await environment_fingerprint(python) if python else "unknown"
-        return file_key(
-            path,
-            graph,
-            version=version,
-            config_text=config_text(project.config),
-            settings_key=self.settings.tool_key("mypy"),
-            targets=project.targets,
-            environment=environment,
-        )
+        return {
+            "version": version,
+            "config_text": config_text(project.config),
+            "settings_key": self.settings.tool_key("mypy"),
+            "targets": "\0".join(project.targets),
+            "environment": await environment_fingerprint(python) if python else "unknown",
+        }
 
     def _project_for(self, path: Path) -> MypyProject:
         config = find_mypy_config(path, self.root)
@@ -255,7 +268,14 @@ class Reviewer:
         run = await self._mypy_flight.run(flight_key, lambda: project.run(plan.shadows))
         if run.failure is not None:
             return ToolResult(Source.MYPY, failure=run.failure, version=versions.mypy)
-        await self._store_run(project, run, plan.shadows, versions)
+        if not run.blocked:
+            after = await asyncio.to_thread(project.indexer.scan, plan.shadows)
+            context = await self._key_context(project, versions.mypy)
+            generation = self.generation(versions)
+            await self._store_run(run, after, context, generation, [plan.path])
+            # The rest of the project's results go to the cache off this save's path.
+            others = [path for path in run.owned if path != plan.path]
+            self._spawn(self._store_run(run, after, context, generation, others))
         findings = run.findings.get(plan.path, ())
         failure = None
         if run.warnings:
@@ -263,25 +283,26 @@ class Reviewer:
         return ToolResult(Source.MYPY, findings, failure, versions.mypy, run.duration_ms)
 
     async def _store_run(
-        self, project: MypyProject, run: MypyRun, shadows: dict[Path, str], versions: ToolVersions
+        self,
+        run: MypyRun,
+        after: ProjectGraph,
+        context: dict[str, str],
+        generation: str,
+        paths: Iterable[Path],
     ) -> None:
-        """Cache every owned file's result, unless a file changed while mypy ran."""
-        if run.blocked or run.failure is not None or versions.mypy is None:
-            return
-        after = await asyncio.to_thread(project.indexer.scan, shadows)
-        generation = self.generation(versions)
+        """Cache these files' results from `run`, unless their inputs changed while it ran
+        (`after` is the project as it is now)."""
         entries: list[tuple[str, bytes]] = []
-        for path in run.owned:
+        for path in paths:
             if path not in run.graph.files:
                 continue
-            before_key = await self._mypy_key(project, path, run.graph, versions.mypy)
-            after_key = await self._mypy_key(project, path, after, versions.mypy)
-            if before_key is None or before_key != after_key:
+            key = file_key(path, run.graph, **context)
+            if key is None or key != file_key(path, after, **context):
                 continue
             result = ToolResult(
-                Source.MYPY, run.findings.get(path, ()), None, versions.mypy, run.duration_ms
+                Source.MYPY, run.findings.get(path, ()), None, context["version"], run.duration_ms
             )
-            entries.append((before_key, dump_result(result)))
+            entries.append((key, dump_result(result)))
         await asyncio.to_thread(self._put_all, entries, generation)
 
     def _put_all(self, entries: list[tuple[str, bytes]], generation: str) -> None:
@@ -295,11 +316,13 @@ class Reviewer:
         mypy: ToolResult | None,
         started: float,
         *,
-        complete: bool,
+        metrics: CodeMetrics | str | None,
     ) -> FileReport:
+        """The complete report when `metrics` are given, else ruff's partial one."""
+        complete = metrics is not None
         ruff = self._with_overrides(ruff)
         mypy = self._with_overrides(mypy)
-        score = self._score(plan, ruff, mypy) if complete else None
+        score = self._score(metrics, ruff, mypy) if metrics is not None else None
         return FileReport(
             path=str(plan.path),
             content_hash=plan.digest,
@@ -327,9 +350,8 @@ class Reviewer:
         return replace(result, findings=apply_severity(result.findings, self.settings.severity))
 
     def _score(
-        self, plan: _Plan, ruff: ToolResult | None, mypy: ToolResult | None
+        self, metrics: CodeMetrics | str, ruff: ToolResult | None, mypy: ToolResult | None
     ) -> ScoreBreakdown:
-        metrics = self._metrics_for(plan.digest, plan.text)
         findings = [*(ruff.findings if ruff else ()), *(mypy.findings if mypy else ())]
         if isinstance(metrics, str):
             return compute_score(None, findings, syntax_error=metrics)
@@ -340,21 +362,33 @@ class Reviewer:
             unavailable.add(Source.MYPY)
         return compute_score(metrics, findings, unavailable=unavailable)
 
-    def _metrics_for(self, digest: str, text: str) -> CodeMetrics | str:
-        found = self._metrics.get(digest)
-        if found is None:
-            try:
-                found = measure(text)
-            except SyntaxError as exc:
-                found = f"line {exc.lineno}: {exc.msg}"
-            except ValueError as exc:
-                found = str(exc)
-            self._metrics[digest] = found
-            if len(self._metrics) > _METRICS_MEMO_SIZE:
-                self._metrics.popitem(last=False)
-        else:
-            self._metrics.move_to_end(digest)
+    def _measure_soon(self, plan: _Plan) -> asyncio.Future[CodeMetrics | str]:
+        """The file's metrics, measured in a thread while the tools run."""
+        found = self._metrics.get(plan.digest)
+        if found is not None:
+            self._metrics.move_to_end(plan.digest)
+            done: asyncio.Future[CodeMetrics | str] = asyncio.get_running_loop().create_future()
+            done.set_result(found)
+            return done
+        return asyncio.ensure_future(asyncio.to_thread(_measure, plan.text))
+
+    async def _metrics_of(self, plan: _Plan) -> CodeMetrics | str:
+        assert plan.metrics is not None
+        found = await plan.metrics
+        self._metrics[plan.digest] = found
+        if len(self._metrics) > _METRICS_MEMO_SIZE:
+            self._metrics.popitem(last=False)
         return found
+
+
+def _measure(text: str) -> CodeMetrics | str:
+    """Metrics, or why there are none (the syntax error)."""
+    try:
+        return measure(text)
+    except SyntaxError as exc:
+        return f"line {exc.lineno}: {exc.msg}"
+    except ValueError as exc:
+        return str(exc)
 
 
 def _failed(result: ToolResult) -> bool:

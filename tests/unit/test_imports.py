@@ -389,3 +389,40 @@ def test_deleted_files_leave_the_graph(tmp_path: Path) -> None:
     graph = indexer.scan()
     assert tmp_path / "a.py" not in graph.files
     assert closure(graph, tmp_path, "main.py") == []
+
+
+CYCLE_PROJECT = {
+    "pkg/__init__.py": "",
+    "pkg/a.py": "from pkg import b\n",
+    "pkg/b.py": "from pkg import a\nfrom pkg import leaf\n",
+    "pkg/leaf.py": "X = 1\n",
+    "pkg/user.py": "from pkg import a\n",
+    "pkg/alone.py": "Y = 2\n",
+}
+
+
+def test_closure_digests_follow_the_closures(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    graph = scan(root, CYCLE_PROJECT)
+    digest = {
+        name: graph.closure_digest(root / f"pkg/{name}.py")
+        for name in ("a", "b", "leaf", "user", "alone")
+    }
+    assert digest["a"] == digest["b"], "members of one import cycle share a closure"
+    assert len({digest["a"], digest["leaf"], digest["user"], digest["alone"]}) == 4
+
+    (root / "pkg/leaf.py").write_text("X = 'one'\n")
+    changed = ProjectIndexer(root).scan()
+    after = {name: changed.closure_digest(root / f"pkg/{name}.py") for name in digest}
+    assert {n for n in digest if digest[n] != after[n]} == {"a", "b", "leaf", "user"}
+
+
+def test_closure_digest_of_a_deep_chain_needs_no_recursion(tmp_path: Path) -> None:
+    depth = 3000
+    files = {"chain/__init__.py": ""}
+    files.update({f"chain/m{i}.py": f"from chain import m{i + 1}\n" for i in range(depth)})
+    files[f"chain/m{depth}.py"] = "END = 1\n"
+    root = tmp_path / "proj"
+    graph = scan(root, files)
+    first = graph.closure_digest(root / "chain/m0.py")
+    assert first and first != graph.closure_digest(root / "chain/m1.py")

@@ -355,7 +355,7 @@ KEY_ARGS: dict[str, object] = {
     "version": "2.4.1",
     "config_text": "[tool.mypy]\nstrict = true\n",
     "settings_key": '{"args": []}',
-    "targets": ("app",),
+    "targets": "app",
     "environment": "env-1",
 }
 
@@ -438,8 +438,8 @@ def test_file_key_changes_when_an_import_appears_or_goes(tmp_path: Path) -> None
         {"version": "2.4.2"},
         {"config_text": "[tool.mypy]\nstrict = false\n"},
         {"settings_key": '{"args": ["--strict"]}'},
-        {"targets": ("app", "tests")},
-        {"targets": ()},
+        {"targets": "app\0tests"},
+        {"targets": ""},
         {"environment": "env-2"},
     ],
 )
