@@ -131,12 +131,19 @@ class Reviewer:
         ruff_hit = self._cached(plan.ruff_key)
         ruff_task = None
         if self.settings.ruff.enabled and ruff_hit is None:
-            # ruff starts before the mypy key is known: its findings must not wait
-            # for the project scan that key needs.
             ruff_task = asyncio.ensure_future(self._run_ruff(plan, versions))
+        planning = asyncio.ensure_future(self._plan_mypy(plan, versions))
         mypy_task = None
+        partial_sent = False
         try:
-            await self._plan_mypy(plan, versions)
+            if ruff_task is not None:
+                # ruff's findings go out as soon as they exist, even while the project
+                # scan that the mypy key needs is still running.
+                await asyncio.wait({ruff_task, planning}, return_when=asyncio.FIRST_COMPLETED)
+                if ruff_task.done() and not planning.done():
+                    yield self._report(plan, ruff_task.result(), None, started, metrics=None)
+                    partial_sent = True
+            await planning
             mypy_hit = self._cached(plan.mypy_key)
             if self.settings.mypy.enabled and mypy_hit is None:
                 mypy_task = asyncio.ensure_future(self._run_mypy(plan, versions))
@@ -147,13 +154,13 @@ class Reviewer:
                 return
             self.misses += 1
             ruff_result = ruff_hit if ruff_task is None else await ruff_task
-            if mypy_task is not None and not mypy_task.done():
+            if mypy_task is not None and not mypy_task.done() and not partial_sent:
                 yield self._report(plan, ruff_result, None, started, metrics=None)
             mypy_result = mypy_hit if mypy_task is None else await mypy_task
             metrics = await self._metrics_of(plan)
             yield self._report(plan, ruff_result, mypy_result, started, metrics=metrics)
         finally:
-            for task in (ruff_task, mypy_task, plan.metrics):
+            for task in (ruff_task, planning, mypy_task, plan.metrics):
                 if task is not None and not task.done():
                     task.cancel()
 

@@ -230,3 +230,47 @@ async def test_a_file_outside_the_workspace_is_reviewed_without_writing_beside_i
     assert [d.code for d in publish.by_source("mypy")] == ["assignment"]
     assert not (outside / ".tapps_cache").exists()
     assert list((cache_home / "tapps-lsp").iterdir())
+
+
+async def test_a_ruff_config_error_is_shown_once_and_mypy_still_arrives(
+    basic_project: Path,
+) -> None:
+    pyproject = basic_project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('select = ["E", "F", "S"]', "select = 7"))
+    session = await start_session(basic_project)
+    try:
+        for name in ("app/typeerr.py", "app/lint.py"):
+            mark = session.open(name)
+            publish = await session.wait_complete(name, after=mark)
+        assert publish.by_source("ruff") == []
+        typeerr = [p for p in session.publishes if p.uri.endswith("typeerr.py") and p.complete]
+        assert [d.code for d in typeerr[-1].by_source("mypy")] == ["assignment"]
+        assert "lint n/a" in typeerr[-1].by_source("tapps")[0].message
+        shown = [m for m in session.client.messages if m.message.startswith("ruff:")]
+        assert len(shown) == 1 and shown[0].type == types.MessageType.Error
+    finally:
+        await stop_session(session)
+
+
+async def test_a_crashing_mypy_is_reported_and_ruff_still_arrives(
+    basic_project: Path, tmp_path: Path
+) -> None:
+    # Fault injection: a real mypy cannot be made to crash on demand; this stand-in
+    # prints a traceback and exits 2 the way mypy's internal errors do.
+    crash = _fake_tool(
+        tmp_path,
+        "mypy",
+        'case "$1" in --version) echo "mypy 9.9.9";; *) echo "Traceback (most recent call'
+        ' last):" >&2; echo "INTERNAL ERROR: boom" >&2; exit 2;; esac',
+    )
+    session = await start_session(
+        basic_project, initialization_options={"mypy": {"path": str(crash)}}
+    )
+    try:
+        mark = session.open("app/lint.py")
+        publish = await session.wait_complete("app/lint.py", after=mark)
+        assert [d.code for d in publish.by_source("ruff")] == ["F401"]
+        crashes = [m for m in session.client.messages if "INTERNAL ERROR" in m.message]
+        assert len(crashes) == 1 and crashes[0].type == types.MessageType.Error
+    finally:
+        await stop_session(session)
