@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +66,33 @@ def test_a_missing_tool_exits_2_and_says_so(basic_project: Path) -> None:
     done = run_check("app/b.py", cwd=basic_project)
     assert done.returncode == 2
     assert "tool problem: mypy: executable not found: /no/such/mypy" in done.stdout
+
+
+def test_a_progress_bar_appears_on_a_terminal_only(basic_project: Path) -> None:
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run(
+            [*CHECK, "app", "--fail-on", "none"],
+            cwd=basic_project,
+            stdout=subprocess.PIPE,
+            stderr=terminal,
+            timeout=300,
+            check=False,
+        )
+        os.close(terminal)
+        shown = b""
+        while chunk := _read_available(controller):
+            shown += chunk
+    finally:
+        os.close(controller)
+    assert done.returncode == 0
+    assert b"6/6" in shown and b"left" in shown
+    piped = run_check("app", "--fail-on", "none", cwd=basic_project)
+    assert "[" not in piped.stderr and "left" not in piped.stderr
+
+
+def _read_available(fd: int) -> bytes:
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the terminal side is closed: everything has been read
+        return b""
