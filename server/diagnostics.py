@@ -100,6 +100,24 @@ async def review_and_publish(ls: TappsServer, uri: str, text: str, version: int 
         )
 
 
+def republish_dependents(ls: TappsServer, reviewed: Path, changed: frozenset[Path]) -> None:
+    """A save changed other files' mypy findings: show them in the open documents now.
+
+    Their results are already cached, so these reviews are hits. Documents with unsaved
+    edits wait for their own save; one already being reviewed gets that result.
+    """
+    for uri, document in list(ls.workspace.text_documents.items()):
+        path = uri_to_path(uri)
+        if path is None or path == reviewed or path not in changed:
+            continue
+        state = ls.session.documents.get(uri)
+        if state is None or state.report_text != document.source:
+            continue
+        if state.task is not None and not state.task.done():
+            continue
+        schedule_review(ls, uri, document.source, document.version)
+
+
 def _refusal(path: Path, text: str, limit: int) -> str | None:
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > limit:

@@ -120,3 +120,31 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return "State:\tZ" not in status
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["engine", "cli"])
+async def test_a_save_updates_other_open_files_whose_findings_changed(
+    cycle_project: Path, warm: bool
+) -> None:
+    options = None if warm else {"mypy": {"engine": False}}
+    session = await start_session(cycle_project, initialization_options=options)
+    try:
+        for name in ("a.py", "b.py", "c.py"):
+            mark = session.open(f"pkg/{name}")
+            await session.wait_complete(f"pkg/{name}", after=mark)
+        if warm:
+            await wait_engine(session)
+        a_uri, c_uri = session.uri("pkg/a.py"), session.uri("pkg/c.py")
+        mark = session.save("pkg/b.py", session.text("pkg/b.py").replace("-> int:", "-> str:"))
+        updated = await session.wait_for(
+            lambda p: p.uri == a_uri and p.complete and bool(p.by_source("mypy")), after=mark
+        )
+        expected = {
+            (line, code) for name, line, code in direct_mypy(cycle_project) if name == "a.py"
+        }
+        assert {(d.range.start.line, d.code) for d in updated.by_source("mypy")} == expected
+        assert updated.version == 1, "a.py itself was never edited"
+        unchanged = [p for p in session.publishes[mark:] if p.uri == c_uri]
+        assert unchanged == [], "c.py's findings did not change, so it is not republished"
+    finally:
+        await stop_session(session)
