@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,12 +26,18 @@ from pathlib import Path
 
 from analyzers import pyast
 from analyzers.cache.keys import KeyBuilder, content_hash
+from analyzers.cache.store import ResultStore
 
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 MAX_PROJECT_FILES = 20_000
 # A file changed again within this long after we read it can keep its (mtime_ns, size):
 # timestamps are only as fine as the kernel's clock tick or the filesystem (1-2 s on some).
 _RACY_NS = 2_000_000_000
+
+# Parsed imports, by content hash, in the result store. The generation keeps them out of
+# pruning by tool versions; bump the version when _raw_imports changes.
+_IMPORTS_KEY = "imports:v1:"
+IMPORTS_GENERATION = "imports=1"
 
 # Beyond this many closure lookups on one graph, working them all out at once is cheaper.
 _SINGLE_LOOKUPS = 4
@@ -197,8 +204,11 @@ class _Memo:
 class ProjectIndexer:
     """Builds ProjectGraphs for one root, re-reading only files that changed."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, store: ResultStore | None = None) -> None:
+        """`store`, when given, remembers each content's imports across restarts, so a
+        first scan reads and hashes files but parses only the ones never seen."""
         self.root = root
+        self.store = store
         self._memo: dict[Path, _Memo] = {}
         self._last: ProjectGraph | None = None
         self._last_sources: dict[Path, str] = {}
@@ -238,6 +248,21 @@ class ProjectIndexer:
         self._last_sources = sources
         return self._last
 
+    def _parse_remembered(self, data: bytes, digest: str) -> _Parsed:
+        if self.store is None:
+            return _parse(data, digest)
+        key = f"{_IMPORTS_KEY}{digest}"
+        found = self.store.get(key)
+        if found is not None:
+            try:
+                raw = json.loads(found)
+                return _Parsed(digest, tuple((m, int(lv), tuple(ns)) for m, lv, ns in raw))
+            except (ValueError, TypeError):
+                pass  # a damaged entry is just parsed again
+        parsed = _parse(data, digest)
+        self.store.put(key, json.dumps(parsed.imports).encode(), generation=IMPORTS_GENERATION)
+        return parsed
+
     def _read(self, path: Path) -> _Parsed:
         try:
             stat = path.stat()
@@ -258,7 +283,7 @@ class ProjectIndexer:
         if memo is not None and memo.parsed.digest == digest:
             parsed = memo.parsed
         else:
-            parsed = _parse(data, digest)
+            parsed = self._parse_remembered(data, digest)
         trusted = stat.st_mtime_ns < read_at - _RACY_NS
         self._memo[path] = _Memo(stat.st_mtime_ns, stat.st_size, parsed, trusted)
         return parsed

@@ -30,23 +30,25 @@ from analyzers.findings import (
     ToolFailure,
     ToolResult,
 )
-from analyzers.imports import ProjectGraph, ProjectIndexer
+from analyzers.imports import IMPORTS_GENERATION, ProjectGraph, ProjectIndexer
 from analyzers.metrics import CodeMetrics, measure
 from analyzers.mypy import (
     MypyProject,
     MypyRun,
     config_text,
     file_key,
+    mypy_command,
     mypy_interpreter,
     mypy_version,
     run_targets,
 )
 from analyzers.mypy_backend import EngineBackend
 from analyzers.process import ProcessError
-from analyzers.ruff import ruff_version, run_ruff
+from analyzers.ruff import ruff_command, ruff_version, run_ruff
 from analyzers.score import FORMULA_VERSION, compute_score
 from analyzers.serialize import dump_result, load_result
 from analyzers.settings import ReviewSettings
+from analyzers.tool_versions import VERSIONS_GENERATION, remembered_version
 
 log = logging.getLogger(__name__)
 _METRICS_MEMO_SIZE = 512
@@ -102,10 +104,14 @@ class Reviewer:
     async def versions(self) -> ToolVersions:
         async with self._version_lock:
             if self._versions is None:
-                self._versions = await _probe_versions(self.settings)
+                self._versions = await _probe_versions(self.settings, self.store)
                 if self._versions.ruff and self._versions.mypy:
-                    generation = self.generation(self._versions)
-                    await asyncio.to_thread(self.store.prune, [generation])
+                    keep = [
+                        self.generation(self._versions),
+                        IMPORTS_GENERATION,
+                        VERSIONS_GENERATION,
+                    ]
+                    await asyncio.to_thread(self.store.prune, keep)
             return self._versions
 
     def projects(self) -> list[MypyProject]:
@@ -242,7 +248,7 @@ class Reviewer:
     def _indexer_for(self, config: MypyConfig) -> ProjectIndexer:
         indexer = self._indexers.get(config.root)
         if indexer is None:
-            indexer = self._indexers[config.root] = ProjectIndexer(config.root)
+            indexer = self._indexers[config.root] = ProjectIndexer(config.root, self.store)
         return indexer
 
     async def _run_ruff(self, plan: _Plan, versions: ToolVersions) -> ToolResult:
@@ -444,11 +450,25 @@ def _run_key(project: MypyProject, graph: ProjectGraph | None) -> str:
     return key.digest()
 
 
-async def _probe_versions(settings: ReviewSettings) -> ToolVersions:
+async def _probe_versions(settings: ReviewSettings, store: ResultStore) -> ToolVersions:
     """Both tools' versions, asked at once; a tool that cannot answer is a failure."""
     ruff, mypy = await asyncio.gather(
-        _probe(Source.RUFF, ruff_version(settings.ruff, timeout=settings.timeout)),
-        _probe(Source.MYPY, mypy_version(settings.mypy, timeout=settings.timeout)),
+        _probe(
+            Source.RUFF,
+            remembered_version(
+                store,
+                ruff_command(settings.ruff),
+                lambda: ruff_version(settings.ruff, timeout=settings.timeout),
+            ),
+        ),
+        _probe(
+            Source.MYPY,
+            remembered_version(
+                store,
+                mypy_command(settings.mypy),
+                lambda: mypy_version(settings.mypy, timeout=settings.timeout),
+            ),
+        ),
     )
     return ToolVersions(ruff[0], mypy[0], ruff[1], mypy[1])
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from analyzers import imports as imports_module
 from analyzers.cache.keys import content_hash
+from analyzers.cache.store import MemoryStore
 from analyzers.imports import ProjectGraph, ProjectIndexer, module_name
 
 OLD_NS = 1_600_000_000 * 10**9  # long ago: a stat this old is trusted
@@ -426,3 +428,22 @@ def test_closure_digest_of_a_deep_chain_needs_no_recursion(tmp_path: Path) -> No
     graph = scan(root, files)
     first = graph.closure_digest(root / "chain/m0.py")
     assert first and first != graph.closure_digest(root / "chain/m1.py")
+
+
+def test_a_store_remembers_parsed_imports_across_indexers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "proj"
+    write(root, CYCLE_PROJECT)
+    store = MemoryStore()
+    first = ProjectIndexer(root, store).scan()
+
+    def no_parsing(data: bytes) -> tuple[object, ...]:
+        raise AssertionError("a remembered content was parsed again")
+
+    monkeypatch.setattr(imports_module, "_raw_imports", no_parsing)
+    again = ProjectIndexer(root, store).scan()
+    assert again.files == first.files
+    (root / "pkg/alone.py").write_text("import os\n")
+    with pytest.raises(AssertionError, match="parsed again"):
+        ProjectIndexer(root, store).scan()

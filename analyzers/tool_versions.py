@@ -1,0 +1,51 @@
+"""Tool versions, asked once per installed executable and remembered across restarts.
+
+`mypy --version` costs a Python start and an import of mypy (about 0.3 s); the answer
+only changes when the executable (or, for `python -m mypy`, the module) changes on
+disk, so it is cached under that file's identity.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from analyzers.cache.keys import KeyBuilder
+from analyzers.cache.store import ResultStore
+
+VERSIONS_GENERATION = "versions=1"
+_KEY = "version:v1:"
+
+
+def executable_identity(argv: list[str]) -> str | None:
+    """What must stay the same for `argv --version` to answer the same; None if unknown."""
+    target: str | None = argv[0]
+    if len(argv) == 3 and argv[1] == "-m":
+        if argv[0] != sys.executable:
+            return None
+        spec = importlib.util.find_spec(argv[2])
+        target = spec.origin if spec is not None else None
+    if target is None:
+        return None
+    try:
+        stat = Path(target).resolve().stat()
+    except OSError:
+        return None
+    return f"{' '.join(argv)}\0{target}\0{stat.st_mtime_ns}\0{stat.st_size}\0{stat.st_ino}"
+
+
+async def remembered_version(
+    store: ResultStore, argv: list[str], ask: Callable[[], Awaitable[str]]
+) -> str:
+    identity = executable_identity(argv)
+    key = f"{_KEY}{KeyBuilder().add('identity', identity).digest()}" if identity else None
+    if key is not None:
+        found = store.get(key)
+        if found is not None:
+            return found.decode()
+    version = await ask()
+    if key is not None:
+        store.put(key, version.encode(), generation=VERSIONS_GENERATION)
+    return version

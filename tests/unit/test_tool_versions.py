@@ -1,0 +1,45 @@
+"""Tool versions are asked once per executable and remembered across restarts."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from analyzers.cache.store import MemoryStore
+from analyzers.tool_versions import executable_identity, remembered_version
+
+
+def test_identity_follows_the_executable_file(tmp_path: Path) -> None:
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\necho 1.0\n")
+    first = executable_identity([str(tool)])
+    assert first is not None and first == executable_identity([str(tool)])
+    tool.write_text("#!/bin/sh\necho 2.0.0\n")
+    assert executable_identity([str(tool)]) != first
+    assert executable_identity([str(tmp_path / "missing")]) is None
+
+
+def test_identity_of_a_module_is_its_file_in_our_interpreter_only() -> None:
+    assert executable_identity([sys.executable, "-m", "mypy"]) is not None
+    assert executable_identity(["/usr/bin/some-other-python", "-m", "mypy"]) is None
+
+
+async def test_a_version_is_asked_once_and_remembered(tmp_path: Path) -> None:
+    tool = tmp_path / "tool"
+    tool.write_text("v1")
+    store = MemoryStore()
+    asked: list[str] = []
+
+    async def ask() -> str:
+        asked.append("asked")
+        return f"{len(asked)}.0"
+
+    assert await remembered_version(store, [str(tool)], ask) == "1.0"
+    assert await remembered_version(store, [str(tool)], ask) == "1.0"
+    assert asked == ["asked"]
+    tool.write_text("v2, a new build")
+    os.utime(tool, ns=(1, 1))
+    assert await remembered_version(store, [str(tool)], ask) == "2.0"
+    assert await remembered_version(store, [str(tmp_path / "gone")], ask) == "3.0"
+    assert await remembered_version(store, [str(tmp_path / "gone")], ask) == "4.0"
