@@ -165,8 +165,6 @@ class MypyRun:
     failure: ToolFailure | None = None
     warnings: tuple[str, ...] = ()
     duration_ms: float = 0.0
-    changed: frozenset[Path] = frozenset()
-    """Files whose findings differ from what the previous run said about them."""
 
 
 @dataclass(slots=True)
@@ -189,7 +187,6 @@ class MypyProject:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _last_good: dict[Path, tuple[Finding, ...]] = field(default_factory=dict)
     _seen: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
-    _last_said: dict[Path, tuple[Finding, ...]] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -221,26 +218,13 @@ class MypyProject:
             if self.backend is not None and not shadows:
                 if self.backend.ready:
                     try:
-                        return self._noting_changes(
-                            self._from_engine(await self.backend.check(graph), graph)
-                        )
+                        return self._from_engine(await self.backend.check(graph), graph)
                     except EngineError as exc:
                         notices = (f"the mypy engine failed ({exc}); using the mypy CLI",)
                 else:
                     self.warm()
             run = await self._run_cli(graph, shadows)
-            if notices:
-                run = replace(run, warnings=(*notices, *run.warnings))
-            return self._noting_changes(run) if not shadows else run
-
-    def _noting_changes(self, run: MypyRun) -> MypyRun:
-        if run.failure is not None:
-            return run
-        changed = frozenset(
-            path for path, found in run.findings.items() if self._last_said.get(path) != found
-        )
-        self._last_said.update(run.findings)
-        return replace(run, changed=changed)
+            return replace(run, warnings=(*notices, *run.warnings)) if notices else run
 
     def _from_engine(self, result: EngineResult, graph: ProjectGraph) -> MypyRun:
         messages = [m for m in map(self._record, result.messages) if m is not None]

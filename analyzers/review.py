@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -95,9 +95,7 @@ class Reviewer:
     _mypy_flight: SingleFlight[MypyRun] = field(default_factory=SingleFlight)
     _metrics: OrderedDict[str, CodeMetrics | str] = field(default_factory=OrderedDict)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
-    listeners: list[Callable[[Path, frozenset[Path]], None]] = field(default_factory=list)
-    """Called as (reviewed file, files whose mypy findings changed) once a run's
-    results for those files are in the cache."""
+
     hits: int = 0
     misses: int = 0
 
@@ -123,6 +121,18 @@ class Reviewer:
             await asyncio.gather(*self._background, return_exceptions=True)
         projects, self._projects = list(self._projects.values()), {}
         await asyncio.gather(*(project.close() for project in projects))
+
+    async def result_id_now(self, path: Path, text: str) -> str:
+        """The result id a review of this text would have now, without running a tool."""
+        versions = await self.versions()
+        plan = self._plan_ruff(path, text, versions)
+        await self._plan_mypy(plan, versions)
+        return self._result_id(plan)
+
+    async def settled(self) -> None:
+        """Wait for the cache writes still running in the background."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -291,11 +301,7 @@ class Reviewer:
             await self._store_run(run, after, context, generation, [plan.path])
             # The rest of the project's results go to the cache off this save's path.
             others = [path for path in run.owned if path != plan.path]
-            self._spawn(
-                self._store_and_announce(
-                    run, after, context, generation, others, reviewed=plan.path
-                )
-            )
+            self._spawn(self._store_run(run, after, context, generation, others))
         findings = run.findings.get(plan.path, ())
         failure = None
         if run.warnings:
@@ -324,21 +330,6 @@ class Reviewer:
             )
             entries.append((key, dump_result(result)))
         await asyncio.to_thread(self._put_all, entries, generation)
-
-    async def _store_and_announce(
-        self,
-        run: MypyRun,
-        after: ProjectGraph,
-        context: dict[str, str],
-        generation: str,
-        paths: list[Path],
-        *,
-        reviewed: Path,
-    ) -> None:
-        await self._store_run(run, after, context, generation, paths)
-        if run.changed - {reviewed}:
-            for listener in self.listeners:
-                listener(reviewed, run.changed)
 
     def _put_all(self, entries: list[tuple[str, bytes]], generation: str) -> None:
         for key, value in entries:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 
 from lsprotocol import types
@@ -12,7 +11,7 @@ from pygls.lsp.server import LanguageServer
 
 from analyzers.process import kill_all_running
 from server import commands, configuration, documents, pull
-from server.diagnostics import republish_dependents, supports_pull
+from server.diagnostics import supports_pull
 from server.protocol import TappsProtocol
 from server.session import Session
 
@@ -52,7 +51,6 @@ class TappsServer(LanguageServer):
 
 def build_server() -> TappsServer:
     server = TappsServer()
-    server.session.on_dependents = partial(republish_dependents, server)
     configuration.register(server)
     documents.register(server)
     pull.register(server)

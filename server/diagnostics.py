@@ -25,9 +25,10 @@ from analyzers.findings import (
     ToolFailure,
     ToolResult,
 )
+from analyzers.review import Reviewer
 from analyzers.text import UndecodableSource, decode_source, split_lines
 from server.convert import PositionMapper, report_diagnostics
-from server.session import DocumentState
+from server.session import DocumentState, Folder
 
 if TYPE_CHECKING:
     from server.app import TappsServer
@@ -41,16 +42,37 @@ def uri_to_path(uri: str) -> Path | None:
     return Path(fs_path).resolve() if fs_path else None
 
 
-def schedule_review(ls: TappsServer, uri: str, text: str, version: int | None) -> None:
-    """Start reviewing this content; a review of an older content is cancelled."""
+def schedule_review(
+    ls: TappsServer,
+    uri: str,
+    text: str,
+    version: int | None,
+    *,
+    saved: bool = False,
+    refresh: bool = False,
+) -> None:
+    """Start reviewing this content; a review of an older content is cancelled.
+
+    After a save, other open documents whose results it changed are reviewed again."""
     state = ls.session.document(uri)
     if state.task is not None and not state.task.done():
         state.task.cancel()
     state.version = version
-    state.task = ls.session.spawn(review_and_publish(ls, uri, text, version))
+    state.task = ls.session.spawn(
+        review_and_publish(ls, uri, text, version, refresh_others=saved, quiet=refresh)
+    )
 
 
-async def review_and_publish(ls: TappsServer, uri: str, text: str, version: int | None) -> None:
+async def review_and_publish(
+    ls: TappsServer,
+    uri: str,
+    text: str,
+    version: int | None,
+    *,
+    refresh_others: bool,
+    quiet: bool = False,
+) -> None:
+    """Review and publish; `quiet` (a refresh) publishes only what differs from before."""
     path = uri_to_path(uri)
     if path is None:
         return
@@ -79,6 +101,8 @@ async def review_and_publish(ls: TappsServer, uri: str, text: str, version: int 
                 return
             for failure in report.failures:
                 _show_failure(ls, failure)
+            if quiet and _nothing_new(state, report):
+                continue
             _deliver(
                 ls,
                 uri,
@@ -88,6 +112,8 @@ async def review_and_publish(ls: TappsServer, uri: str, text: str, version: int 
                 version=version,
                 threshold=folder.settings.score_threshold,
             )
+            if report.complete and refresh_others:
+                ls.session.spawn(refresh_other_documents(ls, uri, folder))
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # the server keeps serving whatever one review does
@@ -100,22 +126,52 @@ async def review_and_publish(ls: TappsServer, uri: str, text: str, version: int 
         )
 
 
-def republish_dependents(ls: TappsServer, reviewed: Path, changed: frozenset[Path]) -> None:
-    """A save changed other files' mypy findings: show them in the open documents now.
-
-    Their results are already cached, so these reviews are hits. Documents with unsaved
-    edits wait for their own save; one already being reviewed gets that result.
-    """
+async def refresh_other_documents(ls: TappsServer, reviewed_uri: str, folder: Folder) -> None:
+    """A save can change what other files' reviews say (a dependency edit, its undo, a
+    syntax error that blocks mypy): re-review every other open, unmodified document
+    of the folder whose result id would now differ. Most of these are cache hits.
+    Documents with unsaved edits wait for their own save."""
+    reviewer = folder.reviewer
+    if reviewer is None:
+        return
+    await reviewer.settled()
     for uri, document in list(ls.workspace.text_documents.items()):
         path = uri_to_path(uri)
-        if path is None or path == reviewed or path not in changed:
-            continue
         state = ls.session.documents.get(uri)
-        if state is None or state.report_text != document.source:
+        if uri == reviewed_uri or path is None or state is None or state.report is None:
             continue
-        if state.task is not None and not state.task.done():
+        if ls.session.folder_for(path) is not folder or state.report_text != document.source:
             continue
-        schedule_review(ls, uri, document.source, document.version)
+        if await _outdated(reviewer, path, document.source, state):
+            schedule_review(ls, uri, document.source, document.version, refresh=True)
+
+
+async def _outdated(reviewer: Reviewer, path: Path, text: str, state: DocumentState) -> bool:
+    """Whether what the document shows may no longer be what a review would say: a
+    review already running may have started before the save; a blocked result holds
+    whatever file blocked mypy, even one this file does not import; otherwise its key."""
+    if state.task is not None and not state.task.done():
+        return True
+    report = state.report
+    if report is None or any(f.code == "blocked" for f in report.findings):
+        return True
+    return await reviewer.result_id_now(path, text) != report.result_id
+
+
+def _nothing_new(state: DocumentState, report: FileReport) -> bool:
+    """For a refresh: a partial report, or a complete one that says what is shown."""
+    if not report.complete:
+        return True
+    before = state.report
+    same = (
+        before is not None
+        and before.complete
+        and before.findings == report.findings
+        and before.score == report.score
+    )
+    if same:
+        state.report = report
+    return same
 
 
 def _refusal(path: Path, text: str, limit: int) -> str | None:

@@ -23,7 +23,7 @@ def register(server: TappsServer) -> None:
         uri = params.text_document.uri
         document = ls.workspace.get_text_document(uri)
         text = params.text if params.text is not None else document.source
-        schedule_review(ls, uri, text, document.version)
+        schedule_review(ls, uri, text, document.version, saved=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TappsServer, params: types.DidCloseTextDocumentParams) -> None:

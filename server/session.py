@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,6 @@ from analyzers.workspace import (
 
 log = logging.getLogger(__name__)
 
-DependentsListener = Callable[[Path, frozenset[Path]], None]
-
 
 @dataclass(slots=True)
 class Folder:
@@ -37,7 +35,6 @@ class Folder:
     problems: list[str] = field(default_factory=list)
     store: ResultStore | None = None
     reviewer: Reviewer | None = None
-    on_dependents: DependentsListener | None = None
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
 
     def configure(self, global_settings: Mapping[str, Any] | None) -> bool:
@@ -66,8 +63,6 @@ class Folder:
             self._replace_reviewer(make_reviewer(self.root, self.settings, self.store))
 
     def _replace_reviewer(self, reviewer: Reviewer) -> None:
-        if self.on_dependents is not None:
-            reviewer.listeners.append(self.on_dependents)
         old, self.reviewer = self.reviewer, reviewer
         if old is not None:
             task = asyncio.ensure_future(old.close())
@@ -116,13 +111,11 @@ class Session:
     documents: dict[str, DocumentState] = field(default_factory=dict)
     shown_messages: set[str] = field(default_factory=set)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
-    on_dependents: DependentsListener | None = None
-    """Told when a review changed other files' mypy findings."""
 
     def add_folder(self, root: Path) -> Folder:
         folder = self.folders.get(root)
         if folder is None:
-            folder = self.folders[root] = Folder(root, on_dependents=self.on_dependents)
+            folder = self.folders[root] = Folder(root)
             folder.configure(self.global_settings)
         return folder
 
@@ -145,9 +138,7 @@ class Session:
         loose = self.loose.get(root)
         if loose is None:
             cache = {"cache": {"dir": str(user_cache_folder(root))}}
-            loose = self.loose[root] = Folder(
-                root, pinned_settings=cache, on_dependents=self.on_dependents
-            )
+            loose = self.loose[root] = Folder(root, pinned_settings=cache)
             loose.configure(self.global_settings)
         return loose
 

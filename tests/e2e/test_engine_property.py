@@ -60,7 +60,7 @@ UNDO = "a save served from the result cache does not publish the modules it chan
 BLOCKED = "a blocked run does not publish the modules it blocks"
 UNREACHED = "a module that does not import the broken one shows its cached findings"
 STALE = "stale findings are those of the last mypy run, not the last shown"
-KNOWN_BUGS = frozenset({UNDO, BLOCKED, UNREACHED, STALE})
+KNOWN_BUGS = frozenset({UNREACHED, STALE})
 
 
 @dataclass(frozen=True)
@@ -528,30 +528,16 @@ async def test_a_module_that_does_not_import_the_broken_one_shows_blocked(
         await run.save("d", "syntax")  # a re-opened a, b or c shows no `blocked` notice
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a save served from the result cache (an undo) does not publish the other "
-    "open modules whose findings it changes: b and c keep showing the undone edit's errors",
-)
 async def test_an_undo_republishes_the_modules_it_changes(tmp_path: Path) -> None:
     async with five_session(tmp_path) as (root, session):
-        run = Run(root, session, tolerate=KNOWN_BUGS - {UNDO})
+        run = Run(root, session, tolerate=KNOWN_BUGS)
         await run.start()
         await run.save("a", "annotation")  # b and c get operator errors, published again
-        await run.save("a", "annotation")  # undone: b and c still show them
+        await run.save("a", "annotation")  # undone: b and c must show it at once
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a save that blocks the project (a syntax error in b, which every module "
-    "imports) does not publish the other open modules again: they keep showing their last "
-    "findings, unmarked (d.py shows none), until re-opened; Reviewer._run_mypy only "
-    "announces unblocked runs",
-)
 async def test_a_syntax_error_republishes_the_modules_it_blocks(tmp_path: Path) -> None:
     async with five_session(tmp_path) as (root, session):
-        run = Run(root, session, tolerate=KNOWN_BUGS - {BLOCKED})
+        run = Run(root, session, tolerate=KNOWN_BUGS)
         await run.start()
-        await run.save("b", "syntax")  # a, c, d and e show no `blocked` notice
+        await run.save("b", "syntax")  # a, c, d and e must show the `blocked` notice
