@@ -21,7 +21,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analyzers import pyast
@@ -247,6 +247,13 @@ class ProjectIndexer:
         self._last = ProjectGraph(files, by_module)
         self._last_sources = sources
         return self._last
+
+    def distrust(self, path: Path) -> None:
+        """Read `path` again on the next scan, whatever its stat says: the editor just
+        saved it, and a tool that restores mtimes (cp -p, touch -r) can keep the stat."""
+        memo = self._memo.get(path)
+        if memo is not None:
+            self._memo[path] = replace(memo, trusted=False)
 
     def _parse_remembered(self, data: bytes, digest: str) -> _Parsed:
         if self.store is None:

@@ -209,6 +209,7 @@ class Reviewer:
         plan.project.warm()
         if _disk_text(plan.path) != plan.text:
             plan.shadows[plan.path] = plan.text
+        plan.project.indexer.distrust(plan.path)
         plan.graph = await asyncio.to_thread(plan.project.indexer.scan, plan.shadows)
         plan.mypy_key = await self._mypy_key(plan.project, plan.path, plan.graph, versions.mypy)
 

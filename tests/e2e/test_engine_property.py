@@ -482,14 +482,8 @@ def test_published_mypy_findings_equal_a_fresh_run_after_every_step(
     asyncio.run(run_steps(steps))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: an edit that keeps the size and restores the exact mtime_ns (cp -p, rsync -t, "
-    "touch -r) is missed: ProjectIndexer trusts its (mtime_ns, size) memo of a file older "
-    "than 2 s, so neither the engine nor the result cache hears of the change",
-)
-async def test_a_restored_mtime_hides_a_same_size_edit(tmp_path: Path) -> None:
+async def test_a_same_size_edit_that_restores_the_mtime_is_seen(tmp_path: Path) -> None:
+    """cp -p, rsync -t and touch -r keep (size, mtime_ns): the saved text decides."""
     async with five_session(tmp_path) as (root, session):
         run = Run(root, session, exact_mtime=True, tolerate=KNOWN_BUGS)
         await run.start()

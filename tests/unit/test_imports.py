@@ -447,3 +447,17 @@ def test_a_store_remembers_parsed_imports_across_indexers(
     (root / "pkg/alone.py").write_text("import os\n")
     with pytest.raises(AssertionError, match="parsed again"):
         ProjectIndexer(root, store).scan()
+
+
+def test_a_distrusted_file_is_read_again_despite_an_unchanged_stat(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    write(root, {"pkg/__init__.py": "", "pkg/m.py": "X = 1\n"})
+    module = root / "pkg/m.py"
+    os.utime(module, ns=(OLD_NS, OLD_NS))
+    indexer = ProjectIndexer(root)
+    before = indexer.scan().digest_of(module)
+    module.write_text("X = 2\n")
+    os.utime(module, ns=(OLD_NS, OLD_NS))
+    assert indexer.scan().digest_of(module) == before, "a trusted stat is not read again"
+    indexer.distrust(module)
+    assert indexer.scan().digest_of(module) == content_hash("X = 2\n")
