@@ -7,8 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ from tests.e2e.conftest import (
     stop_session,
     wait_engine,
 )
+from tests.mypy_direct import run_mypy_json
 
 
 @pytest.fixture
@@ -29,14 +28,7 @@ def cycle_project(tmp_path: Path) -> Path:
 
 
 def direct_mypy(root: Path) -> set[tuple[str, int, str]]:
-    done = subprocess.run(
-        [sys.executable, "-m", "mypy", "-O", "json", "--cache-dir", os.devnull, "pkg"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_mypy_json(root, "pkg", cache_dir=os.devnull)
     records = [json.loads(line) for line in done.stdout.splitlines()]
     return {(Path(r["file"]).name, r["line"] - 1, r["code"]) for r in records}
 

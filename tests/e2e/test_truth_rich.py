@@ -22,6 +22,7 @@ from tests.e2e.conftest import (
     stop_session,
     wait_engine,
 )
+from tests.mypy_direct import run_mypy_json
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "bench" / ".corpus"
 
@@ -35,24 +36,7 @@ def _utf16(line: str, code_points: int) -> int:
 
 
 def _direct_mypy(root: Path, cache: Path) -> dict[Path, set[Key]]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "-O",
-            "json",
-            "--show-absolute-path",
-            "--no-error-summary",
-            "--cache-dir",
-            str(cache),
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    done = run_mypy_json(root, cache_dir=cache)
     assert done.returncode in (0, 1), done.stderr
     found: dict[Path, set[Key]] = defaultdict(set)
     for line in done.stdout.splitlines():

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from analyzers.mypy_engine import EngineError, MypyEngine
+from tests.mypy_direct import run_mypy_json
 
 TARGETS = ["pkg"]
 
@@ -86,24 +87,7 @@ def make_project(root: Path, *, mypy_config: str = "strict = true\n") -> Path:
 
 
 def cli_records(root: Path) -> set[str]:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "-O",
-            "json",
-            "--show-absolute-path",
-            "--no-error-summary",
-            "--cache-dir",
-            os.devnull,
-            *TARGETS,
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = run_mypy_json(root, *TARGETS, cache_dir=os.devnull)
     assert done.returncode in (0, 1, 2), done.stderr
     return {_key(json.loads(line)) for line in done.stdout.splitlines() if line.startswith("{")}
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +22,7 @@ from analyzers.mypy import (
 from analyzers.mypy_columns import MypyColumnMapper
 from analyzers.settings import MypySettings
 from analyzers.text import split_lines
+from tests.mypy_direct import run_mypy_json
 
 ROOT = Path("/project")
 
@@ -198,27 +197,9 @@ def real_findings(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[RawMes
     folder = tmp_path_factory.mktemp("mypy_out")
     target = folder / "m.py"
     target.write_text(REAL_SOURCE, encoding="utf-8")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "mypy",
-            "-O",
-            "json",
-            "--show-absolute-path",
-            "--no-error-summary",
-            "--cache-dir",
-            str(folder / ".cache"),
-            "--config-file",
-            "",
-            str(target),
-        ],
-        capture_output=True,
-        check=False,
-        cwd=folder,
-    )
+    done = run_mypy_json(folder, "--config-file", "", str(target), cache_dir=folder / ".cache")
     assert done.returncode == 1, done.stderr
-    messages = parse_output(done.stdout, folder)
+    messages = parse_output(done.stdout.encode(), folder)
     assert all(m.path == target for m in messages)
     mapper = MypyColumnMapper(REAL_SOURCE)
     lines = split_lines(REAL_SOURCE)
