@@ -86,9 +86,6 @@ class ProjectGraph:
         self._closures[path] = result
         return result
 
-    def dependency_digests(self, path: Path) -> list[tuple[str, str]]:
-        return [(str(p), self.files[p].digest) for p in self.closure(path)]
-
     def closure_digest(self, path: Path) -> str:
         """One hash of the content of every project file `path` imports, directly or not.
 

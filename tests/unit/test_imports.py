@@ -203,9 +203,10 @@ def test_stub_next_to_a_module_is_what_importers_see(tmp_path: Path) -> None:
     assert closure(graph, tmp_path, "main.py") == ["fast.pyi"]
 
 
-def test_dependency_digests(tmp_path: Path) -> None:
+def test_closure_and_its_digests(tmp_path: Path) -> None:
     graph = scan(tmp_path, {"main.py": "import a\n", "a.py": "import b\n", "b.py": "x = 1\n"})
-    assert graph.dependency_digests(tmp_path / "main.py") == [
+    closure = graph.closure(tmp_path / "main.py")
+    assert [(str(p), graph.digest_of(p)) for p in closure] == [
         (str(tmp_path / "a.py"), content_hash("import b\n")),
         (str(tmp_path / "b.py"), content_hash("x = 1\n")),
     ]
