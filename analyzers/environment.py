@@ -7,44 +7,65 @@ that listing is enough to notice it without reading the packages themselves.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import site
 import sys
 import sysconfig
+from dataclasses import dataclass
 from pathlib import Path
 
 from analyzers.cache.keys import KeyBuilder
 from analyzers.process import ProcessError, run_process
 
 _PROBE = (
-    "import json, site, sys, sysconfig;"
+    "import importlib.util, json, site, sys, sysconfig;"
     "paths = [sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib']];"
     "paths += getattr(site, 'getsitepackages', lambda: [])();"
-    "print(json.dumps({'paths': paths, 'version': sys.version}))"
+    "spec = importlib.util.find_spec('mypy');"
+    "mypy = spec.origin if spec is not None else None;"
+    "print(json.dumps({'paths': paths, 'version': sys.version, 'mypy': mypy}))"
 )
 
-_site_paths: dict[str, tuple[str, tuple[Path, ...]]] = {}
+
+@dataclass(frozen=True, slots=True)
+class InterpreterFacts:
+    version: str
+    site_folders: tuple[Path, ...]
+    # mypy's package `__init__.py` as this interpreter imports it, if it can.
+    mypy_init: Path | None
 
 
-async def site_packages(python: str) -> tuple[str, tuple[Path, ...]]:
-    """(interpreter version, site-packages folders) of `python`, asked once per run."""
-    cached = _site_paths.get(python)
+_facts: dict[str, InterpreterFacts] = {}
+
+
+async def interpreter_facts(python: str) -> InterpreterFacts:
+    """What `python` is and where it imports from, asked once per run."""
+    cached = _facts.get(python)
     if cached is not None:
         return cached
     if python == sys.executable:
         raw = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
         raw += site.getsitepackages()
-        answer = (sys.version, _existing(raw))
+        spec = importlib.util.find_spec("mypy")
+        mypy = spec.origin if spec is not None else None
+        answer = InterpreterFacts(sys.version, _existing(raw), _path_or_none(mypy))
     else:
         try:
             done = await run_process([python, "-c", _PROBE], timeout=30)
             data = json.loads(done.stdout)
-            answer = (str(data["version"]), _existing(data["paths"]))
+            answer = InterpreterFacts(
+                str(data["version"]), _existing(data["paths"]), _path_or_none(data.get("mypy"))
+            )
         except (ProcessError, ValueError, KeyError, TypeError):
-            answer = ("unknown", ())
-    _site_paths[python] = answer
+            answer = InterpreterFacts("unknown", (), None)
+    _facts[python] = answer
     return answer
+
+
+def _path_or_none(value: object) -> Path | None:
+    return Path(value) if isinstance(value, str) else None
 
 
 def _existing(paths: list[str]) -> tuple[Path, ...]:
@@ -73,7 +94,8 @@ _fingerprints: dict[tuple[str, tuple[int, ...]], str] = {}
 
 async def environment_fingerprint(python: str) -> str:
     """Recomputed only when a site-packages folder's own mtime moves (an entry came or went)."""
-    version, folders = await site_packages(python)
+    facts = await interpreter_facts(python)
+    version, folders = facts.version, facts.site_folders
     stamps = tuple(_mtime_ns(folder) for folder in folders)
     memo_key = (python, stamps)
     found = _fingerprints.get(memo_key)

@@ -7,7 +7,7 @@ points, end exclusive. Only the server converts them to LSP positions.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class Severity(enum.IntEnum):
@@ -84,6 +84,13 @@ class Finding:
     fix: Fix | None = None
     related: tuple[Related, ...] = ()
     stale: bool = False
+
+
+def as_stale(finding: Finding) -> Finding:
+    """A finding from an earlier check, shown until a current one replaces it."""
+    if finding.stale:
+        return finding
+    return replace(finding, stale=True, message=f"{finding.message} [stale]")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,18 +12,26 @@ import asyncio
 import configparser
 import json
 import os
-import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from analyzers.cache.keys import KeyBuilder
 from analyzers.configs import MypyConfig, read_toml, tool_table, user_mypy_configs
-from analyzers.findings import Finding, Related, Severity, Source, Span, ToolFailure
+from analyzers.findings import (
+    Finding,
+    Related,
+    Severity,
+    Source,
+    Span,
+    ToolFailure,
+    as_stale,
+)
 from analyzers.imports import ProjectGraph, ProjectIndexer
+from analyzers.interpreter import PythonEnvironment
 from analyzers.mypy_backend import EngineBackend
 from analyzers.mypy_columns import MypyColumnMapper
 from analyzers.mypy_engine import EngineError, EngineResult
@@ -34,30 +42,8 @@ DOCS_URL = "https://mypy.readthedocs.io/en/stable/_refs.html#code-{code}"
 _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "note": Severity.INFORMATION}
 
 
-def mypy_command(settings: MypySettings) -> list[str]:
-    return [settings.path] if settings.path else [sys.executable, "-m", "mypy"]
-
-
-def mypy_interpreter(settings: MypySettings) -> str | None:
-    """The Python whose site-packages mypy resolves imports from: ours, or the one in
-    the configured executable's shebang line; None when that cannot be told."""
-    if not settings.path:
-        return sys.executable
-    try:
-        with open(settings.path, "rb") as handle:
-            first = handle.readline(512)
-    except OSError:
-        return None
-    if not first.startswith(b"#!"):
-        return None
-    interpreter = first[2:].decode(errors="replace").split()
-    if interpreter and "python" in Path(interpreter[0]).name:
-        return interpreter[0]
-    return None
-
-
-async def mypy_version(settings: MypySettings, *, timeout: float) -> str:
-    done = await run_process([*mypy_command(settings), "--version"], timeout=timeout)
+async def mypy_version(command: Sequence[str], *, timeout: float) -> str:
+    done = await run_process([*command, "--version"], timeout=timeout)
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip() or "mypy --version failed"
         raise ProcessError("crash", message)
@@ -183,9 +169,13 @@ class MypyProject:
     cache_dir: Path
     timeout: float
     indexer: ProjectIndexer
+    environment: PythonEnvironment
     backend: EngineBackend | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _last_good: dict[Path, tuple[Finding, ...]] = field(default_factory=dict)
+    # While a blocking error stands: the blocking files' digests, and the notice.
+    _blocking: dict[Path, str] = field(default_factory=dict)
+    _blocked_notice: Finding | None = None
     _seen: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
 
     @property
@@ -198,7 +188,16 @@ class MypyProject:
         for arg in reversed(self.settings.args):
             if arg in ("--native-parser", "--no-native-parser"):
                 return arg == "--native-parser"
-        return config_native_parser(self.config) is not False
+        return config_bool(self.config, "native_parser") is not False
+
+    @property
+    def environment_args(self) -> tuple[str, ...]:
+        """`--python-executable`, unless the project names its own."""
+        if "--python-executable" in self.settings.args:
+            return ()
+        if config_option(self.config, "python_executable") is not None:
+            return ()
+        return self.environment.python_executable_args
 
     def owns(self, path: Path) -> bool:
         if not self.targets:
@@ -216,13 +215,15 @@ class MypyProject:
             graph = await asyncio.to_thread(self.indexer.scan, shadows)
             notices: tuple[str, ...] = ()
             if self.backend is not None and not shadows:
+                if not self.backend.ready:
+                    self.warm()
+                    if not self._cli_is_incremental():
+                        await self.backend.wait_ready()
                 if self.backend.ready:
                     try:
                         return self._from_engine(await self.backend.check(graph), graph)
                     except EngineError as exc:
                         notices = (f"the mypy engine failed ({exc}); using the mypy CLI",)
-                else:
-                    self.warm()
             run = await self._run_cli(graph, shadows)
             return replace(run, warnings=(*notices, *run.warnings)) if notices else run
 
@@ -230,11 +231,19 @@ class MypyProject:
         messages = [m for m in map(self._record, result.messages) if m is not None]
         grouped = self._group(messages, {})
         owned = frozenset(p for p in graph.files if self.owns(p))
+        warnings = tuple(line for line in result.other if line.strip())
         if result.blocking:
-            return self._blocked(grouped, owned, graph, (), result.duration_ms)
+            return self._blocked(grouped, owned, graph, warnings, result.duration_ms)
         findings = {path: grouped.get(path, ()) for path in owned | grouped.keys()}
         self._last_good.update(findings)
-        return MypyRun(findings, owned | frozenset(grouped), graph, duration_ms=result.duration_ms)
+        self._blocking, self._blocked_notice = {}, None
+        return MypyRun(
+            findings,
+            owned | frozenset(grouped),
+            graph,
+            warnings=warnings,
+            duration_ms=result.duration_ms,
+        )
 
     def _record(self, record: dict[str, Any]) -> RawMessage | None:
         try:
@@ -255,6 +264,36 @@ class MypyProject:
         self._remember_stats(graph)
         return self._interpret(done, graph, shadows, duration)
 
+    @property
+    def engine_ready(self) -> bool:
+        return self.backend is not None and self.backend.ready
+
+    def _cli_is_incremental(self) -> bool:
+        """Whether a CLI run can start from mypy's cache; without one it costs a full
+        build, slower than the engine's (which has no cache to write), and both
+        building at once on a small machine would delay the first result further."""
+        try:
+            return any(self.cache_dir.iterdir())
+        except OSError:
+            return False
+
+    def blocked_view(
+        self, path: Path, graph: ProjectGraph, findings: tuple[Finding, ...]
+    ) -> tuple[Finding, ...] | None:
+        """How a file's stored findings show while a blocking error still stands in
+        `graph` (the project as it is now): the notice, then those findings marked
+        stale, as a run would show them; None when nothing blocks the project."""
+        if self._blocked_notice is None or path in self._blocking:
+            return None
+        if any(graph.digest_of(p) != digest for p, digest in self._blocking.items()):
+            return None
+        return (self._blocked_notice, *map(as_stale, findings))
+
+    def note_shown(self, path: Path, findings: tuple[Finding, ...]) -> None:
+        """A stored result now shown for `path`: its findings are the last good ones (an
+        undo answered from the cache must not leave the undone edit's behind)."""
+        self._last_good[path] = findings
+
     def warm(self) -> None:
         """Start building the fine-grained engine's state in the background."""
         if self.backend is not None:
@@ -263,7 +302,7 @@ class MypyProject:
     def engine_argv(self) -> list[str]:
         """The project-level run's arguments, for the engine (it sets display flags itself)."""
         config = ["--config-file", str(self.config.config_file)] if self.config.config_file else []
-        return [*config, *self.settings.args, *self.targets]
+        return [*config, *self.environment_args, *self.settings.args, *self.targets]
 
     async def close(self) -> None:
         if self.backend is not None:
@@ -271,7 +310,7 @@ class MypyProject:
 
     def _argv(self, shadow_args: list[str]) -> list[str]:
         argv = [
-            *mypy_command(self.settings),
+            *self.environment.mypy_command,
             "-O",
             "json",
             "--show-absolute-path",
@@ -281,7 +320,7 @@ class MypyProject:
         ]
         if self.config.config_file is not None:
             argv += ["--config-file", str(self.config.config_file)]
-        return [*argv, *shadow_args, *self.settings.args, *self.targets]
+        return [*argv, *shadow_args, *self.environment_args, *self.settings.args, *self.targets]
 
     def _shadow_args(
         self, graph: ProjectGraph, shadows: Mapping[Path, str], scratch: Path
@@ -337,6 +376,7 @@ class MypyProject:
             return self._blocked(grouped, owned, graph, warnings, duration)
         findings = {path: grouped.get(path, ()) for path in owned | grouped.keys()}
         self._last_good.update(findings)
+        self._blocking, self._blocked_notice = {}, None
         return MypyRun(
             findings, owned | frozenset(grouped), graph, warnings=warnings, duration_ms=duration
         )
@@ -369,25 +409,23 @@ class MypyProject:
         )
         first_path, first = next(iter(blockers.items()))
         where = f"{os.path.relpath(first_path, self.root)}:{first[0].span.start_line + 1}"
+        notice = Finding(
+            source=Source.MYPY,
+            code="blocked",
+            message=f"mypy stopped at an error in {where}: {first[0].message}. "
+            "Findings shown are from the last complete check.",
+            severity=Severity.ERROR,
+            span=Span.point(0),
+            related=related,
+        )
+        self._blocking = {path: graph.digest_of(path) or "" for path in blockers}
+        self._blocked_notice = notice
         findings: dict[Path, tuple[Finding, ...]] = {}
         for path in owned | blockers.keys():
             if path in blockers:
                 findings[path] = blockers[path]
-                continue
-            notice = Finding(
-                source=Source.MYPY,
-                code="blocked",
-                message=f"mypy stopped at an error in {where}: {first[0].message}. "
-                "Findings shown are from the last complete check.",
-                severity=Severity.ERROR,
-                span=Span.point(0),
-                related=related,
-            )
-            stale = tuple(
-                replace(f, stale=True, message=f"{f.message} [stale]")
-                for f in self._last_good.get(path, ())
-            )
-            findings[path] = (notice, *stale)
+            else:
+                findings[path] = (notice, *map(as_stale, self._last_good.get(path, ())))
         return MypyRun(
             findings,
             owned | frozenset(blockers),
@@ -442,19 +480,31 @@ def file_key(
     )
 
 
-def config_native_parser(config: MypyConfig) -> bool | None:
+def config_option(config: MypyConfig, name: str) -> bool | str | None:
+    """A `[mypy]` option as the config file sets it (booleans parsed), or None."""
     path = config.config_file
     if path is None:
         return None
     if path.name == "pyproject.toml":
-        value = tool_table(read_toml(path), "mypy").get("native_parser")
-        return value if isinstance(value, bool) else None
+        value = tool_table(read_toml(path), "mypy").get(name)
+        return value if isinstance(value, bool | str) else None
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
-        return parser.getboolean("mypy", "native_parser", fallback=None)
-    except (configparser.Error, ValueError, UnicodeDecodeError):
+        raw = parser.get("mypy", name, fallback=None)
+    except (configparser.Error, UnicodeDecodeError):
         return None
+    if raw is None:
+        return None
+    lowered = raw.strip().lower()
+    if lowered in parser.BOOLEAN_STATES:
+        return parser.BOOLEAN_STATES[lowered]
+    return raw.strip()
+
+
+def config_bool(config: MypyConfig, name: str) -> bool | None:
+    value = config_option(config, name)
+    return value if isinstance(value, bool) else None
 
 
 def config_text(config: MypyConfig) -> str:

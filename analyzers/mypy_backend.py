@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,9 @@ _MIN_START_TIMEOUT_S = 300.0
 
 
 class EngineBackend:
-    def __init__(self, root: Path, argv: list[str], timeout: float) -> None:
+    def __init__(self, python: str, root: Path, argv: list[str], timeout: float) -> None:
         self.engine = MypyEngine(
-            python=sys.executable,
+            python=python,
             root=root,
             argv=argv,
             timeout=timeout,
@@ -52,6 +51,13 @@ class EngineBackend:
         """Build the engine's state in the background, once."""
         if self._warmup is None and self.disabled is None:
             self._warmup = asyncio.ensure_future(self._start(scan))
+
+    async def wait_ready(self) -> bool:
+        """Wait for a warm-up in progress (it goes on if this waiter is cancelled)."""
+        if self._warmup is not None and not self._warmup.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._warmup)
+        return self.ready
 
     async def _start(self, scan: Callable[[], Awaitable[ProjectGraph]]) -> None:
         graph = await scan()
@@ -86,6 +92,7 @@ class EngineBackend:
     def describe(self) -> dict[str, Any]:
         return {
             "state": "disabled" if self.disabled else self.engine.state,
+            "python": self.engine.python,
             "pid": self.engine.pid,
             "restarts": self.engine.restarts,
             "checks": self.checks,

@@ -26,7 +26,14 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-_SOURCE_ROOT = Path(__file__).resolve().parent.parent
+_WORKER_FILE = Path(__file__).resolve().with_name("mypy_worker.py")
+# The worker runs from its file, not as `-m analyzers.mypy_worker`: putting our package
+# folder on the path of another environment's interpreter would shadow that
+# environment's own mypy with ours. `-c` puts the cwd first on sys.path; drop it.
+_RUN_WORKER = (
+    "import runpy, sys; del sys.path[0]; sys.argv = sys.argv[1:]; "
+    "runpy.run_path(sys.argv[0], run_name='__main__')"
+)
 _STDERR_TAIL = 40
 _READ_LIMIT = 1 << 28
 _SHUTDOWN_GRACE = 2.0
@@ -75,19 +82,15 @@ class _Worker:
 
     @classmethod
     async def spawn(cls, python: str, root: Path) -> _Worker:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(_SOURCE_ROOT), env.get("PYTHONPATH", "")) if p
-        )
         try:
             proc = await asyncio.create_subprocess_exec(
                 python,
-                "-m",
-                "analyzers.mypy_worker",
+                "-c",
+                _RUN_WORKER,
+                str(_WORKER_FILE),
                 "--parent",
                 str(os.getpid()),
                 cwd=root,
-                env=env,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,

@@ -1,8 +1,8 @@
 """The mypy engine's worker process: mypy's fine-grained state, kept loaded.
 
-Run as `python -m analyzers.mypy_worker` with cwd = the mypy config root. It reads one
-JSON request per line on stdin and writes one JSON reply per line on stdout; stdout
-carries nothing else (mypy's own prints are sent to stderr). Requests:
+Run by path (see mypy_engine.py) with cwd = the mypy config root. It reads one JSON
+request per line on stdin and writes one JSON reply per line on stdout; stdout carries
+nothing else (mypy's own prints are sent to stderr). Requests:
 
     {"id": n, "cmd": "start", "args": [mypy argv of the project-level run]}
     {"id": n, "cmd": "check", "changed": [abs paths], "removed": [abs paths]}
@@ -498,6 +498,9 @@ def rss_mb() -> float:
 @dataclass
 class Worker:
     session: Session | None = None
+    # What mypy printed while reading the config (warnings about bad options): the
+    # CLI prints them on every run, so every reply carries them.
+    config_notes: list[str] = field(default_factory=list)
     checks: int = 0
     checks_since_gc: int = 0
     gc_due: bool = False
@@ -540,11 +543,9 @@ class Worker:
             raise RequestError("protocol", "start needs args: a list of strings")
         session, printed = Session.open(args)
         self.session = session
+        self.config_notes = printed.splitlines()
         outcome = self._checking(session.build)
-        reply = self._outcome(outcome, rebuilt=True)
-        if printed:
-            reply["other"] = [*printed.splitlines(), *reply["other"]]
-        return reply
+        return self._outcome(outcome, rebuilt=True)
 
     def _check(self, request: dict[str, Any]) -> Reply:
         if self.session is None:
@@ -569,7 +570,7 @@ class Worker:
     def _outcome(self, outcome: Outcome, *, rebuilt: bool) -> Reply:
         return {
             "messages": outcome.messages,
-            "other": outcome.other,
+            "other": [*self.config_notes, *outcome.other],
             "blocking": outcome.blocking,
             "rebuilt": rebuilt,
         }

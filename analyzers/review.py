@@ -29,16 +29,16 @@ from analyzers.findings import (
     Source,
     ToolFailure,
     ToolResult,
+    as_stale,
 )
 from analyzers.imports import IMPORTS_GENERATION, ProjectGraph, ProjectIndexer
+from analyzers.interpreter import PythonEnvironment, choose_environment
 from analyzers.metrics import CodeMetrics, measure
 from analyzers.mypy import (
     MypyProject,
     MypyRun,
     config_text,
     file_key,
-    mypy_command,
-    mypy_interpreter,
     mypy_version,
     run_targets,
 )
@@ -52,6 +52,7 @@ from analyzers.tool_versions import VERSIONS_GENERATION, remembered_version
 
 log = logging.getLogger(__name__)
 _METRICS_MEMO_SIZE = 512
+_LAST_KNOWN = "lastmypy:v1:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,8 @@ class _Plan:
     project: MypyProject | None = None
     shadows: dict[Path, str] = field(default_factory=dict)
     graph: ProjectGraph | None = None
+    # A blocking error elsewhere in the project stands: stored findings show as stale.
+    blocked: bool = False
     metrics: asyncio.Future[CodeMetrics | str] | None = None
 
 
@@ -86,6 +89,7 @@ class Reviewer:
     store: ResultStore
     mypy_cache_dir: Path
     _versions: ToolVersions | None = None
+    _environment: PythonEnvironment | None = None
     _version_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _projects: dict[tuple[Path, Path | None, tuple[str, ...]], MypyProject] = field(
         default_factory=dict
@@ -102,7 +106,12 @@ class Reviewer:
     async def versions(self) -> ToolVersions:
         async with self._version_lock:
             if self._versions is None:
-                self._versions = await _probe_versions(self.settings, self.store)
+                self._environment = await choose_environment(
+                    self.root,
+                    interpreter=self.settings.interpreter,
+                    mypy_path=self.settings.mypy.path,
+                )
+                self._versions = await _probe_versions(self.settings, self.store, self._environment)
                 if self._versions.ruff and self._versions.mypy:
                     keep = [
                         self.generation(self._versions),
@@ -111,6 +120,11 @@ class Reviewer:
                     ]
                     await asyncio.to_thread(self.store.prune, keep)
             return self._versions
+
+    @property
+    def environment(self) -> PythonEnvironment | None:
+        """The Python environment mypy checks against, once `versions()` has run."""
+        return self._environment
 
     def projects(self) -> list[MypyProject]:
         return list(self._projects.values())
@@ -127,7 +141,7 @@ class Reviewer:
         versions = await self.versions()
         plan = self._plan_ruff(path, text, versions)
         await self._plan_mypy(plan, versions)
-        return self._result_id(plan)
+        return self._result_id(plan, blocked=plan.blocked)
 
     async def settled(self) -> None:
         """Wait for the cache writes still running in the background."""
@@ -163,7 +177,7 @@ class Reviewer:
                     yield self._report(plan, ruff_task.result(), None, started, metrics=None)
                     partial_sent = True
             await planning
-            mypy_hit = self._cached(plan.mypy_key)
+            mypy_hit = self._shown_from_cache(plan, self._cached(plan.mypy_key))
             if self.settings.mypy.enabled and mypy_hit is None:
                 mypy_task = asyncio.ensure_future(self._run_mypy(plan, versions))
             if ruff_task is None and mypy_task is None:
@@ -173,8 +187,10 @@ class Reviewer:
                 return
             self.misses += 1
             ruff_result = ruff_hit if ruff_task is None else await ruff_task
-            if mypy_task is not None and not mypy_task.done() and not partial_sent:
-                yield self._report(plan, ruff_result, None, started, metrics=None)
+            if mypy_task is not None and not mypy_task.done():
+                last_known = self._last_known(plan)
+                if last_known is not None or not partial_sent:
+                    yield self._report(plan, ruff_result, last_known, started, metrics=None)
             mypy_result = mypy_hit if mypy_task is None else await mypy_task
             metrics = await self._metrics_of(plan)
             yield self._report(plan, ruff_result, mypy_result, started, metrics=metrics)
@@ -195,6 +211,28 @@ class Reviewer:
             log.warning("dropping an unreadable cache entry %s", key)
             return None
 
+    def _shown_from_cache(self, plan: _Plan, hit: ToolResult | None) -> ToolResult | None:
+        """A stored mypy result as it shows now: behind the `blocked` notice while a
+        blocking error stands; otherwise it becomes the file's last good result."""
+        if hit is None or plan.project is None or plan.graph is None:
+            return hit
+        blocked = plan.project.blocked_view(plan.path, plan.graph, hit.findings)
+        if blocked is not None:
+            return replace(hit, findings=blocked)
+        plan.project.note_shown(plan.path, hit.findings)
+        return hit
+
+    def _last_known(self, plan: _Plan) -> ToolResult | None:
+        """The last mypy result stored for this very content, marked stale: shown while
+        a slow run (the engine warming up, or the CLI) works out the current one."""
+        if plan.project is None or plan.project.engine_ready:
+            return None
+        pointer = self.store.get(_last_known_key(plan.path, plan.digest))
+        found = self._cached(pointer.decode(errors="replace")) if pointer else None
+        if found is None:
+            return None
+        return replace(found, findings=tuple(map(as_stale, found.findings)))
+
     def _plan_ruff(self, path: Path, text: str, versions: ToolVersions) -> _Plan:
         digest = content_hash(text)
         ruff_key = None
@@ -212,6 +250,7 @@ class Reviewer:
         plan.project.indexer.distrust(plan.path)
         plan.graph = await asyncio.to_thread(plan.project.indexer.scan, plan.shadows)
         plan.mypy_key = await self._mypy_key(plan.project, plan.path, plan.graph, versions.mypy)
+        plan.blocked = plan.project.blocked_view(plan.path, plan.graph, ()) is not None
 
     def _ruff_key(self, path: Path, digest: str, version: str) -> str:
         key = KeyBuilder().add("tool", "ruff").add("version", version).add("path", str(path))
@@ -226,7 +265,7 @@ class Reviewer:
 
     async def _key_context(self, project: MypyProject, version: str) -> dict[str, str]:
         """What every file's mypy key shares within one project and one moment."""
-        python = mypy_interpreter(self.settings.mypy)
+        python = project.environment.python
         return {
             "version": version,
             "config_text": config_text(project.config),
@@ -236,6 +275,8 @@ class Reviewer:
         }
 
     def _project_for(self, path: Path) -> MypyProject:
+        environment = self._environment
+        assert environment is not None, "versions() chooses the environment first"
         config = find_mypy_config(path, self.root)
         targets = run_targets(config, path, self.settings.mypy)
         key = (config.root, config.config_file, targets)
@@ -248,10 +289,14 @@ class Reviewer:
                 cache_dir=self.mypy_cache_dir,
                 timeout=self.settings.timeout,
                 indexer=self._indexer_for(config),
+                environment=environment,
             )
-            if self.settings.mypy.engine and not self.settings.mypy.path:
+            if self.settings.mypy.engine and environment.mypy_python is not None:
                 project.backend = EngineBackend(
-                    config.root, project.engine_argv(), self.settings.timeout
+                    environment.mypy_python,
+                    config.root,
+                    project.engine_argv(),
+                    self.settings.timeout,
                 )
             self._projects[key] = project
         return project
@@ -305,8 +350,9 @@ class Reviewer:
             self._spawn(self._store_run(run, after, context, generation, others))
         findings = run.findings.get(plan.path, ())
         failure = None
-        if run.warnings:
-            failure = ToolFailure(Source.MYPY, "warning", "mypy: " + "; ".join(run.warnings))
+        warnings = [*filter(None, [project.environment.problem]), *run.warnings]
+        if warnings:
+            failure = ToolFailure(Source.MYPY, "warning", "mypy: " + "; ".join(warnings))
         return ToolResult(Source.MYPY, findings, failure, versions.mypy, run.duration_ms)
 
     async def _store_run(
@@ -330,6 +376,9 @@ class Reviewer:
                 Source.MYPY, run.findings.get(path, ()), None, context["version"], run.duration_ms
             )
             entries.append((key, dump_result(result)))
+            digest = run.graph.digest_of(path)
+            if digest is not None:
+                entries.append((_last_known_key(path, digest), key.encode()))
         await asyncio.to_thread(self._put_all, entries, generation)
 
     def _put_all(self, entries: list[tuple[str, bytes]], generation: str) -> None:
@@ -357,15 +406,17 @@ class Reviewer:
             mypy=mypy,
             score=score,
             complete=complete,
-            result_id=self._result_id(plan),
+            result_id=self._result_id(plan, blocked=_is_blocked(mypy)),
             timings_ms={"total": (time.perf_counter() - started) * 1000},
         )
 
-    def _result_id(self, plan: _Plan) -> str:
+    def _result_id(self, plan: _Plan, *, blocked: bool) -> str:
+        """Two reports with one id say the same: the same keys, and both blocked or not."""
         return (
             KeyBuilder()
             .add("ruff", plan.ruff_key)
             .add("mypy", plan.mypy_key)
+            .add("blocked", blocked)
             .add("formula", FORMULA_VERSION)
             .add("severity", repr(sorted(self.settings.severity.items())))
             .digest()
@@ -418,6 +469,10 @@ def _measure(text: str) -> CodeMetrics | str:
         return str(exc)
 
 
+def _is_blocked(result: ToolResult | None) -> bool:
+    return result is not None and any(f.code == "blocked" for f in result.findings)
+
+
 def _failed(result: ToolResult) -> bool:
     return result.failure is not None and result.failure.kind != "warning"
 
@@ -434,6 +489,11 @@ def apply_severity(
     return tuple(adjusted)
 
 
+def _last_known_key(path: Path, digest: str) -> str:
+    """Points at the newest stored mypy result for this content of this file."""
+    return f"{_LAST_KNOWN}{KeyBuilder().add('path', str(path)).add('content', digest).digest()}"
+
+
 def _run_key(project: MypyProject, graph: ProjectGraph | None) -> str:
     """Two reviews share a project run only if they saw the same sources."""
     key = KeyBuilder().add("root", str(project.root)).add("targets", "\0".join(project.targets))
@@ -442,7 +502,9 @@ def _run_key(project: MypyProject, graph: ProjectGraph | None) -> str:
     return key.digest()
 
 
-async def _probe_versions(settings: ReviewSettings, store: ResultStore) -> ToolVersions:
+async def _probe_versions(
+    settings: ReviewSettings, store: ResultStore, environment: PythonEnvironment
+) -> ToolVersions:
     """Both tools' versions, asked at once; a tool that cannot answer is a failure."""
     ruff, mypy = await asyncio.gather(
         _probe(
@@ -457,8 +519,9 @@ async def _probe_versions(settings: ReviewSettings, store: ResultStore) -> ToolV
             Source.MYPY,
             remembered_version(
                 store,
-                mypy_command(settings.mypy),
-                lambda: mypy_version(settings.mypy, timeout=settings.timeout),
+                list(environment.mypy_command),
+                lambda: mypy_version(environment.mypy_command, timeout=settings.timeout),
+                environment.mypy_module,
             ),
         ),
     )

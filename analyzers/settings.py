@@ -45,6 +45,7 @@ class ReviewSettings:
     ruff: ToolSettings = field(default_factory=ToolSettings)
     mypy: MypySettings = field(default_factory=MypySettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    interpreter: str | None = None
     severity: Mapping[str, Severity] = field(default_factory=dict)
     score_threshold: int = 70
     timeout: float = 60.0

@@ -19,10 +19,16 @@ VERSIONS_GENERATION = "versions=1"
 _KEY = "version:v1:"
 
 
-def executable_identity(argv: list[str]) -> str | None:
-    """What must stay the same for `argv --version` to answer the same; None if unknown."""
+def executable_identity(argv: list[str], module_file: Path | None = None) -> str | None:
+    """What must stay the same for `argv --version` to answer the same; None if unknown.
+
+    `module_file` is the file that carries the version of the module `argv` runs, when
+    the caller knows it (for `python -m mypy` of another interpreter).
+    """
     target: str | None = argv[0]
-    if len(argv) == 3 and argv[1] == "-m":
+    if module_file is not None:
+        target = str(module_file)
+    elif len(argv) == 3 and argv[1] == "-m":
         if argv[0] != sys.executable:
             return None
         spec = importlib.util.find_spec(argv[2])
@@ -37,9 +43,12 @@ def executable_identity(argv: list[str]) -> str | None:
 
 
 async def remembered_version(
-    store: ResultStore, argv: list[str], ask: Callable[[], Awaitable[str]]
+    store: ResultStore,
+    argv: list[str],
+    ask: Callable[[], Awaitable[str]],
+    module_file: Path | None = None,
 ) -> str:
-    identity = executable_identity(argv)
+    identity = executable_identity(argv, module_file)
     key = f"{_KEY}{KeyBuilder().add('identity', identity).digest()}" if identity else None
     if key is not None:
         found = store.get(key)

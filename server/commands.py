@@ -47,12 +47,14 @@ async def _folder_info(folder: Folder) -> dict[str, Any]:
             "ruff": versions.ruff or (versions.ruff_failure and versions.ruff_failure.message),
             "mypy": versions.mypy or (versions.mypy_failure and versions.mypy_failure.message),
         }
+    environment = reviewer.environment if reviewer is not None else None
     stats = folder.store.stats() if folder.store is not None else None
     return {
         "root": str(folder.root),
         "settings": folder.settings.as_json(),
         "settingsProblems": folder.problems,
         "tools": tools,
+        "pythonEnvironment": environment.describe() if environment else None,
         "mypyProjects": [
             {
                 "configRoot": str(p.root),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Generator
+from functools import partial
 from typing import Any
 
 from lsprotocol import types
@@ -15,6 +16,26 @@ EXECUTE_PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = cont
 
 
 class TappsProtocol(LanguageServerProtocol):
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """pygls 2.1.1 keeps the future of every notification handler (and of each step
+        of its built-in generator handlers) forever: one or two per didChange/didSave.
+        Forget each once it is done, as pygls already does for answered requests."""
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(partial(self._forget_future, msg_id))
+
+    def _forget_future(self, msg_id: Any, future: Any) -> None:
+        if self._request_futures.get(msg_id) is future:
+            del self._request_futures[msg_id]
+
     @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
     def lsp_workspace__execute_command(
         self, params: types.ExecuteCommandParams

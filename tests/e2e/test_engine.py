@@ -140,3 +140,53 @@ async def test_a_save_updates_other_open_files_whose_findings_changed(
         assert unchanged == [], "c.py's findings did not change, so it is not republished"
     finally:
         await stop_session(session)
+
+
+async def test_a_cold_start_answers_from_the_engine_not_a_full_cli_build(
+    cycle_project: Path,
+) -> None:
+    """With no mypy cache a CLI run is a full build; the first result waits for the
+    engine instead of building twice at once."""
+    session = await start_session(cycle_project)
+    try:
+        mark = session.open("pkg/c.py")
+        await session.wait_complete("pkg/c.py", after=mark)
+        engine = await engine_info(session)
+        assert engine["state"] == "ready" and engine["checks"] == 1
+        cli_cache = cycle_project / ".tapps_cache" / "mypy"
+        assert not cli_cache.exists() or not any(cli_cache.iterdir())
+    finally:
+        await stop_session(session)
+
+
+async def test_last_known_findings_are_shown_stale_until_the_engine_answers(
+    cycle_project: Path,
+) -> None:
+    c_text = (cycle_project / "pkg" / "c.py").read_text() + '\n\nLIMIT: int = "ten"\n'
+    session = await start_session(cycle_project)
+    try:
+        session.open("pkg/c.py")
+        mark = session.save("pkg/c.py", c_text)
+        first = await session.wait_complete("pkg/c.py", after=mark)
+        assert [d.code for d in first.by_source("mypy")] == ["assignment"]
+    finally:
+        await stop_session(session)
+    # While the server is down a dependency changes: c.py's cached result no longer applies.
+    b_path = cycle_project / "pkg" / "b.py"
+    b_path.write_text(b_path.read_text().replace("node.size * 2", "node.size * 3"))
+
+    session = await start_session(cycle_project)
+    try:
+        mark = session.open("pkg/c.py")
+        final = await session.wait_complete("pkg/c.py", after=mark)
+        uri = session.uri("pkg/c.py")
+        before = [p for p in session.publishes[mark:] if p.uri == uri and not p.complete]
+        stale = [d for p in before for d in p.by_source("mypy")]
+        assert [d.message for d in stale] == [f"{first.by_source('mypy')[0].message} [stale]"], (
+            "the last-known finding shows, marked, before the engine's answer"
+        )
+        assert [d.message for d in final.by_source("mypy")] == [
+            d.message for d in first.by_source("mypy")
+        ]
+    finally:
+        await stop_session(session)

@@ -29,11 +29,10 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -53,14 +52,6 @@ OPS = ("annotation", "literal", "same-size", "syntax", "import", "rename")
 BROKEN = "\n\ndef broken(:\n"
 
 Finding = tuple[str, int, str]  # (module file name, 0-based line, code)
-
-# Known bugs, each reproduced by an xfail test at the end of this file. The property
-# checks around them, so that it can find others.
-UNDO = "a save served from the result cache does not publish the modules it changes"
-BLOCKED = "a blocked run does not publish the modules it blocks"
-UNREACHED = "a module that does not import the broken one shows its cached findings"
-STALE = "stale findings are those of the last mypy run, not the last shown"
-KNOWN_BUGS = frozenset({UNREACHED, STALE})
 
 
 @dataclass(frozen=True)
@@ -249,9 +240,6 @@ class Run:
     log: list[str] = field(default_factory=list)
     # Whether a same-size edit restores the very same mtime_ns (else: the same second).
     exact_mtime: bool = False
-    # The known bugs to check around (each has an xfail test below).
-    tolerate: frozenset[str] = frozenset()
-    _repaired: list[Finding] | None = None
 
     async def start(self) -> int:
         """Open every module, wait for the engine, check; returns the engine's checks."""
@@ -271,8 +259,6 @@ class Run:
         old = path.read_bytes()
         new = render(edited, state[edited])
         before = path.stat()
-        checks = (await engine_info(self.session))["checks"]
-        shown = pushed(self.session)
         path.write_text(new, encoding="utf-8")
         same_size = len(new.encode()) == len(old)
         if same_size:  # mypy trusts (size, whole-second mtime): keep both
@@ -282,11 +268,9 @@ class Run:
         self.log.append(f"{op} {edited}" + (f" (same size, same {kept})" if same_size else ""))
         self.state = state
         mark = self.session.save(f"pkg/{edited}.py", new, write=False)
-        await self.check(edited, mark, checks=checks, shown=shown)
+        await self.check(edited, mark)
 
-    async def check(
-        self, saved: str, mark: int, *, checks: int | None = None, shown: View | None = None
-    ) -> None:
+    async def check(self, saved: str, mark: int) -> None:
         """Compare what the editor shows after this step, then what each module shows
         when opened again, with a fresh mypy run."""
         reference_run = asyncio.ensure_future(fresh_mypy(self.root))
@@ -296,31 +280,19 @@ class Run:
             lambda p: p.uri == uri and p.complete and p.version == version, after=mark
         )
         reference = await reference_run
-        self._repaired = None
-        skip: set[str] = set()
-        if (
-            checks is not None
-            and UNDO in self.tolerate
-            and (await engine_info(self.session))["checks"] == checks
-        ):
-            # BUG (test_an_undo_republishes_the_modules_it_changes): the save was a
-            # result-cache hit, so the other modules are not published again.
-            skip = set(MODULES) - {saved}
-        # What the other modules showed before: they may show it still (a known bug).
-        before = {m: found for m, found in (shown or {}).items() if m != saved}
-        await self.settle(reference, skip, before)
-        await self.verify(await reopened(self.session, saved), reference, "once re-opened")
+        await self.settle(reference)
+        self.verify(await reopened(self.session, saved), reference, "once re-opened")
         if not any(self.state[m].broken for m in MODULES):
             self.last_good = {m: [f for f in reference if f[0] == f"{m}.py"] for m in MODULES}
 
-    async def settle(self, reference: list[Finding], skip: Collection[str], before: View) -> None:
+    async def settle(self, reference: list[Finding]) -> None:
         """Wait until the editor shows what `reference` says, for SETTLE_S at most."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SETTLE_S
         while True:
             mark = len(self.session.publishes)
             try:
-                await self.verify(pushed(self.session), reference, "as published", skip, before)
+                self.verify(pushed(self.session), reference, "as published")
                 return
             except AssertionError:
                 if loop.time() >= deadline:
@@ -330,98 +302,35 @@ class Run:
                     lambda _: True, after=mark, timeout=max(deadline - loop.time(), 0.01)
                 )
 
-    async def verify(
-        self,
-        view: View,
-        reference: list[Finding],
-        how: str,
-        skip: Collection[str] = (),
-        before: View | None = None,
-    ) -> None:
+    def verify(self, view: View, reference: list[Finding], how: str) -> None:
         steps = "\n  ".join(self.log) or "(none)"
-        shown = "\n  ".join(f"{m}.py: {view[m]}" for m in MODULES if m not in skip)
+        shown = "\n  ".join(f"{m}.py: {view[m]}" for m in MODULES)
         where = f"after the steps:\n  {steps}\nthe server shows, {how}:\n  {shown}\n"
-        modules = [m for m in MODULES if m not in skip]
         broken = [m for m in MODULES if self.state[m].broken]
         if not broken:
-            found = sorted((f"{m}.py", line, code) for m in modules for line, code, _ in view[m])
-            expected = [f for f in reference if f[0][:-3] in modules]
-            assert found == expected, f"{where}but a fresh mypy run says {expected}"
+            found = sorted((f"{m}.py", line, code) for m in MODULES for line, code, _ in view[m])
+            assert found == reference, f"{where}but a fresh mypy run says {reference}"
             return
         # mypy stops at the blocking error and reports only that: compare only that.
         [blocker] = broken
         assert {(file, code) for file, _, code in reference} == {(f"{blocker}.py", "syntax")}
-        if blocker in modules:
-            syntax = sorted((f"{blocker}.py", line, code) for line, code, _ in view[blocker])
-            assert syntax == reference, f"{where}but a fresh mypy run says {reference}"
-        for module in modules:
+        syntax = sorted((f"{blocker}.py", line, code) for line, code, _ in view[blocker])
+        assert syntax == reference, f"{where}but a fresh mypy run says {reference}"
+        for module in MODULES:
             if module != blocker:
-                previous = (before or {}).get(module)
-                await self.verify_blocked(module, view[module], blocker, where, previous)
+                self.verify_blocked(module, view[module], where)
 
-    async def verify_blocked(
-        self,
-        module: str,
-        shown: list[tuple[int, str, str]],
-        blocker: str,
-        where: str,
-        previous: list[tuple[int, str, str]] | None,
-    ) -> None:
+    def verify_blocked(self, module: str, shown: list[tuple[int, str, str]], where: str) -> None:
+        """One `blocked` notice, and the findings last shown before the error, stale."""
         codes = [code for _, code, _ in shown]
-        if BLOCKED in self.tolerate and "blocked" not in codes and shown == previous:
-            # BUG (test_a_syntax_error_republishes_the_modules_it_blocks): a blocked run
-            # does not publish the other open modules again.
-            return
-        if (
-            UNREACHED in self.tolerate
-            and "blocked" not in codes
-            and blocker not in reach(self.state, module)
-        ):
-            # BUG (test_a_module_that_does_not_import_the_broken_one_shows_blocked): a
-            # cache hit shows the module's own findings. At least they must be right.
-            if self._repaired is None:
-                self._repaired = await repaired_mypy(self.root, self.state, blocker)
-            own = [f for f in self._repaired if f[0] == f"{module}.py"]
-            assert [(f"{module}.py", line, code) for line, code, _ in shown] == own, (
-                f"{where}{module}.py: a fresh run without the syntax error says {own}"
-            )
-            return
         assert codes.count("blocked") == 1, f"{where}{module}.py: one `blocked` notice"
         stale = [(line, code, text) for line, code, text in shown if code != "blocked"]
         assert all(text.endswith("[stale]") for _, _, text in stale), (
             f"{where}{module}.py: every other finding is marked stale"
         )
-        # BUG (test_stale_findings_are_the_last_shown_after_an_undo): after an undo served
-        # from the result cache they can be those of the undone edit.
-        if STALE not in self.tolerate:
-            assert [(f"{module}.py", line, code) for line, code, _ in stale] == (
-                self.last_good[module]
-            ), f"{where}{module}.py: stale findings are the last shown, {self.last_good[module]}"
-
-
-def reach(state: dict[str, Knobs], module: str) -> set[str]:
-    """The modules `module` imports, directly or not (d imports e for type checking)."""
-    found: set[str] = set()
-    todo = [module]
-    while todo:
-        current = todo.pop()
-        imports = {USES[current]} if state[current].imported else set()
-        if current == "d":
-            imports.add("e")
-        todo += [m for m in imports - found]
-        found |= imports
-    return found
-
-
-async def repaired_mypy(root: Path, state: dict[str, Knobs], blocker: str) -> list[Finding]:
-    """A fresh run of the project as it is, but with `blocker`'s syntax error repaired."""
-    with tempfile.TemporaryDirectory(prefix="tapps-five-repaired-") as scratch:
-        copy = Path(scratch) / "five"
-        shutil.copytree(root / "pkg", copy / "pkg")
-        shutil.copy(root / "pyproject.toml", copy)
-        repaired = replace(state[blocker], broken=False)
-        (copy / "pkg" / f"{blocker}.py").write_text(render(blocker, repaired), encoding="utf-8")
-        return await fresh_mypy(copy)
+        assert [(f"{module}.py", line, code) for line, code, _ in stale] == (
+            self.last_good[module]
+        ), f"{where}{module}.py: stale findings are the last shown, {self.last_good[module]}"
 
 
 @contextlib.asynccontextmanager
@@ -438,7 +347,7 @@ async def five_session(parent: Path) -> AsyncIterator[tuple[Path, Session]]:
 async def run_steps(steps: list[tuple[str, str]]) -> None:
     with tempfile.TemporaryDirectory(prefix="tapps-five-") as scratch:
         async with five_session(Path(scratch)) as (root, session):
-            run = Run(root, session, tolerate=KNOWN_BUGS)
+            run = Run(root, session)
             before = await run.start()
             for module, op in steps:
                 await run.save(module, op)
@@ -485,46 +394,32 @@ def test_published_mypy_findings_equal_a_fresh_run_after_every_step(
 async def test_a_same_size_edit_that_restores_the_mtime_is_seen(tmp_path: Path) -> None:
     """cp -p, rsync -t and touch -r keep (size, mtime_ns): the saved text decides."""
     async with five_session(tmp_path) as (root, session):
-        run = Run(root, session, exact_mtime=True, tolerate=KNOWN_BUGS)
+        run = Run(root, session, exact_mtime=True)
         await run.start()
         await run.save("a", "annotation")  # `-> int` becomes `-> str`: errors in a, b and c
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: after an edit and its undo (the undo is a result-cache hit, so no mypy run), "
-    "a syntax error elsewhere shows the undone edit's findings as stale ones: MypyProject "
-    "keeps the last *run's* findings, not the last shown",
-)
 async def test_stale_findings_are_the_last_shown_after_an_undo(tmp_path: Path) -> None:
     async with five_session(tmp_path) as (root, session):
-        run = Run(root, session, tolerate=KNOWN_BUGS - {STALE})
+        run = Run(root, session)
         await run.start()
         await run.save("a", "annotation")  # errors in a, b and c
         await run.save("a", "annotation")  # undone: served from the result cache
-        await run.save("b", "syntax")  # a and c show the undone errors as stale
+        await run.save("b", "syntax")  # stale findings: those from before the undone edit
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: a syntax error in d leaves a, b and c (which do not import d) showing their "
-    "findings from the result cache, unmarked, when they are reviewed again; the project-level "
-    "mypy run reports nothing but the blocking error, and a cache miss shows `blocked`",
-)
 async def test_a_module_that_does_not_import_the_broken_one_shows_blocked(
     tmp_path: Path,
 ) -> None:
     async with five_session(tmp_path) as (root, session):
-        run = Run(root, session, tolerate=KNOWN_BUGS - {UNREACHED})
+        run = Run(root, session)
         await run.start()
-        await run.save("d", "syntax")  # a re-opened a, b or c shows no `blocked` notice
+        await run.save("d", "syntax")  # a, b and c do not import d: still `blocked`
 
 
 async def test_an_undo_republishes_the_modules_it_changes(tmp_path: Path) -> None:
     async with five_session(tmp_path) as (root, session):
-        run = Run(root, session, tolerate=KNOWN_BUGS)
+        run = Run(root, session)
         await run.start()
         await run.save("a", "annotation")  # b and c get operator errors, published again
         await run.save("a", "annotation")  # undone: b and c must show it at once
@@ -532,6 +427,6 @@ async def test_an_undo_republishes_the_modules_it_changes(tmp_path: Path) -> Non
 
 async def test_a_syntax_error_republishes_the_modules_it_blocks(tmp_path: Path) -> None:
     async with five_session(tmp_path) as (root, session):
-        run = Run(root, session, tolerate=KNOWN_BUGS)
+        run = Run(root, session)
         await run.start()
         await run.save("b", "syntax")  # a, c, d and e must show the `blocked` notice

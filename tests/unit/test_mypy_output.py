@@ -13,7 +13,8 @@ from analyzers.imports import ProjectGraph, ProjectIndexer
 from analyzers.mypy import (
     DOCS_URL,
     RawMessage,
-    config_native_parser,
+    config_bool,
+    config_option,
     file_key,
     parse_output,
     run_targets,
@@ -299,7 +300,7 @@ def test_a_new_unsaved_file_in_a_package(tmp_path: Path) -> None:
     assert run_targets(_config(tmp_path), tmp_path / "pkg" / "new.py", MypySettings()) == ("pkg",)
 
 
-# --- config_native_parser --------------------------------------------------------------
+# --- config_option --------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -320,14 +321,31 @@ def test_a_new_unsaved_file_in_a_package(tmp_path: Path) -> None:
         (".mypy.ini", "[other]\nnative_parser = False\n", None),
     ],
 )
-def test_config_native_parser(tmp_path: Path, name: str, text: str, expected: bool | None) -> None:
+def test_config_bool_native_parser(
+    tmp_path: Path, name: str, text: str, expected: bool | None
+) -> None:
     path = tmp_path / name
     path.write_text(text)
-    assert config_native_parser(MypyConfig(tmp_path, path, False)) is expected
+    assert config_bool(MypyConfig(tmp_path, path, False), "native_parser") is expected
 
 
 def test_no_config_file_means_no_native_parser_choice(tmp_path: Path) -> None:
-    assert config_native_parser(MypyConfig(tmp_path, None, False)) is None
+    assert config_option(MypyConfig(tmp_path, None, False), "native_parser") is None
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("pyproject.toml", '[tool.mypy]\npython_executable = "/opt/py/bin/python"\n'),
+        ("mypy.ini", "[mypy]\npython_executable = /opt/py/bin/python\n"),
+    ],
+)
+def test_config_option_reads_strings(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    config = MypyConfig(tmp_path, path, False)
+    assert config_option(config, "python_executable") == "/opt/py/bin/python"
+    assert config_bool(config, "python_executable") is None
 
 
 # --- file_key --------------------------------------------------------------------------
