@@ -53,6 +53,46 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
+_text_memo: dict[Path, tuple[int, int, str]] = {}
+
+
+def read_text(path: Path) -> str:
+    """A config file's text ("" when unreadable), re-read only when its stat moves."""
+    try:
+        stat = path.stat()
+        memo = _text_memo.get(path)
+        if memo is not None and memo[:2] == (stat.st_mtime_ns, stat.st_size):
+            return memo[2]
+        read_at = time.time_ns()
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    if stat.st_mtime_ns < read_at - _RACY_NS:
+        _text_memo[path] = (stat.st_mtime_ns, stat.st_size, text)
+    return text
+
+
+_listing_memo: dict[Path, tuple[int, frozenset[str]]] = {}
+_LISTED_NAMES = (*WATCHED_CONFIG_NAMES, *_REPO_MARKERS)
+
+
+def present_names(folder: Path) -> frozenset[str]:
+    """Which config files and repository markers `folder` holds. A name that comes or
+    goes changes the folder's mtime, so the answer is remembered under it."""
+    try:
+        mtime = os.stat(folder).st_mtime_ns
+    except OSError:
+        return frozenset()
+    memo = _listing_memo.get(folder)
+    if memo is not None and memo[0] == mtime:
+        return memo[1]
+    read_at = time.time_ns()
+    present = frozenset(name for name in _LISTED_NAMES if os.path.exists(folder / name))
+    if mtime < read_at - _RACY_NS:
+        _listing_memo[folder] = (mtime, present)
+    return present
+
+
 def _has_tool_section(pyproject: Path, tool: str) -> bool:
     data = read_toml(pyproject)
     tools = data.get("tool")
@@ -75,10 +115,10 @@ def _setup_cfg_has_mypy(path: Path) -> bool:
     return parser.has_section("mypy")
 
 
-def _mypy_config_in(folder: Path) -> Path | None:
+def _mypy_config_in(folder: Path, present: frozenset[str]) -> Path | None:
     for name in MYPY_CONFIG_NAMES:
         candidate = folder / name
-        if not candidate.is_file():
+        if name not in present or not candidate.is_file():
             continue
         if name == "pyproject.toml" and not _has_tool_section(candidate, "mypy"):
             continue
@@ -88,14 +128,21 @@ def _mypy_config_in(folder: Path) -> Path | None:
     return None
 
 
+def _folder_of(path: Path) -> Path:
+    if path.suffix in (".py", ".pyi"):
+        return path.parent
+    return path if path.is_dir() else path.parent
+
+
 def find_mypy_config(path: Path, fallback_root: Path) -> MypyConfig:
     """mypy's own search: the file's folder upwards, stopping at a repository root."""
-    folder = path if path.is_dir() else path.parent
+    folder = _folder_of(path)
     for candidate_dir in (folder, *folder.parents):
-        config = _mypy_config_in(candidate_dir)
+        present = present_names(candidate_dir)
+        config = _mypy_config_in(candidate_dir, present)
         if config is not None:
             return MypyConfig(candidate_dir, config, _config_names_targets(config))
-        if any((candidate_dir / marker).exists() for marker in _REPO_MARKERS):
+        if any(marker in present for marker in _REPO_MARKERS):
             break
     return MypyConfig(fallback_root, None, targets_from_config=False)
 
@@ -131,12 +178,13 @@ def ruff_config_files(path: Path) -> tuple[Path, ...]:
     The nearest applicable config, anything it `extend`s, and the user-level config
     that ruff falls back to. Over-approximating is safe: it only costs cache hits.
     """
-    folder = path if path.is_dir() else path.parent
+    folder = _folder_of(path)
     found: list[Path] = []
     for candidate_dir in (folder, *folder.parents):
+        present = present_names(candidate_dir)
         for name in RUFF_CONFIG_NAMES:
             candidate = candidate_dir / name
-            if candidate.is_file() and _applies_to_ruff(candidate):
+            if name in present and candidate.is_file() and _applies_to_ruff(candidate):
                 found.extend(_with_extends(candidate))
     found.extend(_user_ruff_configs())
     return tuple(dict.fromkeys(found))

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.cache.keys import KeyBuilder
-from analyzers.configs import MypyConfig, read_toml, tool_table, user_mypy_configs
+from analyzers.configs import MypyConfig, read_text, read_toml, tool_table, user_mypy_configs
 from analyzers.findings import (
     Finding,
     Related,
@@ -509,12 +509,4 @@ def config_bool(config: MypyConfig, name: str) -> bool | None:
 
 def config_text(config: MypyConfig) -> str:
     parts = [config.config_file, *user_mypy_configs()]
-    texts = []
-    for part in parts:
-        if part is None:
-            continue
-        try:
-            texts.append(f"{part}\n{part.read_text(encoding='utf-8', errors='replace')}")
-        except OSError:
-            continue
-    return "\n".join(texts)
+    return "\n".join(f"{part}\n{read_text(part)}" for part in parts if part is not None)

@@ -19,7 +19,7 @@ from typing import Any
 from analyzers.cache.keys import KeyBuilder, content_hash
 from analyzers.cache.singleflight import SingleFlight
 from analyzers.cache.store import ResultStore
-from analyzers.configs import MypyConfig, find_mypy_config, ruff_config_files
+from analyzers.configs import MypyConfig, find_mypy_config, read_text, ruff_config_files
 from analyzers.environment import environment_fingerprint
 from analyzers.findings import (
     FileReport,
@@ -44,9 +44,15 @@ from analyzers.mypy import (
 )
 from analyzers.mypy_backend import EngineBackend
 from analyzers.process import ProcessError
-from analyzers.ruff import ruff_command, ruff_version, run_ruff
+from analyzers.ruff import ruff_command, ruff_version, run_ruff, run_ruff_batch
 from analyzers.score import FORMULA_VERSION, compute_score
-from analyzers.serialize import dump_result, load_result
+from analyzers.serialize import (
+    METRICS_GENERATION,
+    dump_metrics,
+    dump_result,
+    load_metrics,
+    load_result,
+)
 from analyzers.settings import ReviewSettings
 from analyzers.tool_versions import VERSIONS_GENERATION, remembered_version
 
@@ -117,6 +123,7 @@ class Reviewer:
                         self.generation(self._versions),
                         IMPORTS_GENERATION,
                         VERSIONS_GENERATION,
+                        METRICS_GENERATION,
                     ]
                     await asyncio.to_thread(self.store.prune, keep)
             return self._versions
@@ -199,6 +206,62 @@ class Reviewer:
                 if task is not None and not task.done():
                     task.cancel()
 
+    async def review_cached(self, path: Path, text: str) -> FileReport | None:
+        """The complete report if every part of it is stored already; None (and no tool
+        run) otherwise."""
+        versions = await self.versions()
+        plan = self._plan_ruff(path, text, versions)
+        ruff_hit = None
+        if self.settings.ruff.enabled:
+            ruff_hit = self._cached(plan.ruff_key)
+            if ruff_hit is None:
+                return None
+        await self._plan_mypy(plan, versions)
+        mypy_hit = None
+        if self.settings.mypy.enabled:
+            mypy_hit = self._shown_from_cache(plan, self._cached(plan.mypy_key))
+            if mypy_hit is None:
+                return None
+        self.hits += 1
+        plan.metrics = self._measure_soon(plan)
+        metrics = await self._metrics_of(plan)
+        return self._report(plan, ruff_hit, mypy_hit, time.perf_counter(), metrics=metrics)
+
+    async def prefetch_ruff(self, texts: Mapping[Path, str]) -> int:
+        """One ruff run over every file whose ruff result is not stored; returns how many
+        files it covered. A file that changed on disk while ruff ran is not stored."""
+        versions = await self.versions()
+        if not self.settings.ruff.enabled or versions.ruff is None:
+            return 0
+        keys = {}
+        for path, text in texts.items():
+            key = self._ruff_key(path, content_hash(text), versions.ruff)
+            if self.store.get(key) is None:
+                keys[path] = key
+        if not keys:
+            return 0
+        results = await run_ruff_batch(
+            self.settings.ruff,
+            {path: texts[path] for path in keys},
+            cwd=self.root,
+            timeout=self.settings.timeout,
+            version=versions.ruff,
+        )
+        entries = [
+            (keys[path], dump_result(result))
+            for path, result in results.items()
+            if path in keys and result.failure is None and _disk_text(path) == texts[path]
+        ]
+        await asyncio.to_thread(self._put_all, entries, self.generation(versions))
+        return len(keys)
+
+    async def project_of(self, path: Path) -> MypyProject | None:
+        """The mypy project-level run that covers `path` (None with mypy off)."""
+        versions = await self.versions()
+        if not self.settings.mypy.enabled or versions.mypy is None:
+            return None
+        return self._project_for(path)
+
     def _cached(self, key: str | None) -> ToolResult | None:
         if key is None:
             return None
@@ -255,7 +318,7 @@ class Reviewer:
     def _ruff_key(self, path: Path, digest: str, version: str) -> str:
         key = KeyBuilder().add("tool", "ruff").add("version", version).add("path", str(path))
         for config in ruff_config_files(path):
-            key.add("config", f"{config}\n{_file_text(config)}")
+            key.add("config", f"{config}\n{read_text(config)}")
         return key.add("settings", self.settings.tool_key("ruff")).add("content", digest).digest()
 
     async def _mypy_key(
@@ -441,14 +504,25 @@ class Reviewer:
         return compute_score(metrics, findings, unavailable=unavailable)
 
     def _measure_soon(self, plan: _Plan) -> asyncio.Future[CodeMetrics | str]:
-        """The file's metrics, measured in a thread while the tools run."""
+        """The file's metrics: remembered (in memory or in the store) by content, else
+        measured in a thread while the tools run, and stored."""
         found = self._metrics.get(plan.digest)
         if found is not None:
             self._metrics.move_to_end(plan.digest)
+        else:
+            found = load_metrics(self.store.get(_metrics_key(plan.digest)))
+        if found is not None:
             done: asyncio.Future[CodeMetrics | str] = asyncio.get_running_loop().create_future()
             done.set_result(found)
             return done
-        return asyncio.ensure_future(asyncio.to_thread(_measure, plan.text))
+        return asyncio.ensure_future(self._measure_and_store(plan.digest, plan.text))
+
+    async def _measure_and_store(self, digest: str, text: str) -> CodeMetrics | str:
+        found = await asyncio.to_thread(_measure, text)
+        await asyncio.to_thread(
+            self._put_all, [(_metrics_key(digest), dump_metrics(found))], METRICS_GENERATION
+        )
+        return found
 
     async def _metrics_of(self, plan: _Plan) -> CodeMetrics | str:
         assert plan.metrics is not None
@@ -487,6 +561,10 @@ def apply_severity(
         level = overrides.get(f"{finding.source.value}:{code}") or overrides.get(code)
         adjusted.append(finding if level is None else replace(finding, severity=level))
     return tuple(adjusted)
+
+
+def _metrics_key(digest: str) -> str:
+    return f"metrics:v1:{digest}"
 
 
 def _last_known_key(path: Path, digest: str) -> str:
@@ -542,10 +620,3 @@ def _disk_text(path: Path) -> str | None:
         return path.read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
         return None
-
-
-def _file_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""

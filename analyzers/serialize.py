@@ -9,8 +9,11 @@ import cattrs
 from cattrs.preconf.json import make_converter
 
 from analyzers.findings import FileReport, ToolResult
+from analyzers.metrics import CodeMetrics
 
 converter = make_converter()
+# Stored metrics depend only on the content and on how they are measured.
+METRICS_GENERATION = "metrics=1"
 
 
 def dump_result(result: ToolResult) -> bytes:
@@ -28,3 +31,23 @@ def load_result(data: bytes) -> ToolResult:
 def report_to_json(report: FileReport) -> dict[str, Any]:
     data: dict[str, Any] = converter.unstructure(report)
     return data
+
+
+def dump_metrics(metrics: CodeMetrics | str) -> bytes:
+    """A file's metrics, or the reason it has none (its syntax error)."""
+    if isinstance(metrics, str):
+        return json.dumps({"unmeasurable": metrics}).encode()
+    return json.dumps({"metrics": converter.unstructure(metrics)}).encode()
+
+
+def load_metrics(data: bytes | None) -> CodeMetrics | str | None:
+    """None for a missing or unreadable entry: the caller measures again."""
+    if data is None:
+        return None
+    try:
+        raw = json.loads(data)
+        if isinstance(raw.get("unmeasurable"), str):
+            return str(raw["unmeasurable"])
+        return converter.structure(raw["metrics"], CodeMetrics)
+    except (ValueError, TypeError, KeyError, AttributeError, cattrs.BaseValidationError):
+        return None

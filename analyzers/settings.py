@@ -9,6 +9,7 @@ never fatal: the rest of the layer still applies.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
@@ -46,10 +47,20 @@ class ReviewSettings:
     mypy: MypySettings = field(default_factory=MypySettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
     interpreter: str | None = None
+    # Batch reviews: gitignore-style patterns skipped (beside .gitignore), files at once
+    # (0: the CPU count), background tasks waiting at most, and when a request is slow.
+    exclude: tuple[str, ...] = ()
+    concurrency: int = 0
+    max_queued_tasks: int = 16
+    slow_request_seconds: float = 5.0
     severity: Mapping[str, Severity] = field(default_factory=dict)
     score_threshold: int = 70
     timeout: float = 60.0
     max_file_size: int = 2_000_000
+
+    @property
+    def workers(self) -> int:
+        return self.concurrency if self.concurrency > 0 else (os.cpu_count() or 2)
 
     def tool_key(self, tool: str) -> str:
         """The canonical text of the settings that shape `tool`'s raw result."""

@@ -19,7 +19,6 @@ See bench/README.md for what each figure means. Run with --help for the options.
 from __future__ import annotations
 
 import argparse
-import ast
 import asyncio
 import contextlib
 import fcntl
@@ -28,29 +27,35 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cli_tools
+import truth
 from corpus import Corpus, prepare_rich, working_copy
 from lsp_client import JsonDict, LspClient, LspError, Publish, ServerExitedError
+from model import (
+    INJECTED,
+    MB,
+    Doc,
+    Sample,
+    ServerRun,
+    log,
+    shows_ruff_finding,
+    shows_type_error,
+    version_ok,
+)
+from report import LABELS, format_table, mismatches, versions, write_results
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
-INJECTED = (
-    "import os as _bench_os  # bench: unused import, ruff F401\n"
-    '_bench_err: int = "x"  # bench: mypy [assignment]\n'
-)
 WORK_DIR = "onsave-work"  # under --corpus: the copy this benchmark edits
-MB = 1024 * 1024
 MAX_CONSECUTIVE_FAILURES = 3
-DERIVED = ("open_first", "first_ruff")  # read off the "open" and "save" samples
 
 # -- servers ---------------------------------------------------------------------------------
 
@@ -69,6 +74,7 @@ class Server:
     completes: Completes  # (publish, matching publishes before it, file has a syntax error)
     reset_paths: tuple[str, ...] = ()  # relative to the corpus root, removed before the run
     daemon_status_file: str | None = None  # a detached daemon whose RSS counts for this server
+    truth_hints: bool = True  # mypy's notes arrive in the message (False: separate diagnostics)
 
 
 def tapps_completes(publish: Publish, earlier: int, syntax_error: bool) -> bool:
@@ -140,6 +146,7 @@ def pylsp_server(venv: Path, project_python: Path, dmypy: bool) -> Server:
         completes=pylsp_completes,
         reset_paths=(".dmypy.json",),
         daemon_status_file=".dmypy.json" if dmypy else None,
+        truth_hints=False,
     )
 
 
@@ -164,163 +171,11 @@ def _read(path: Path) -> str | None:
         return None
 
 
-# -- documents and samples -------------------------------------------------------------------
-
-
-@dataclass
-class Doc:
-    """One corpus file, its original content and the version counter the client uses."""
-
-    path: Path
-    name: str
-    original: bytes
-    version: int = 0
-
-    @property
-    def uri(self) -> str:
-        return self.path.as_uri()
-
-    @property
-    def text(self) -> str:
-        return self.original.decode("utf-8")
-
-    @cached_property
-    def syntax_error(self) -> bool:
-        return not _compiles(self.text)
-
-    @cached_property
-    def import_line(self) -> int:
-        """0-based line of the injected unused import: the top of the module's code if the
-        edit still compiles there, else a new line at the end."""
-        at = injection_line(self.original)
-        if at is not None and _compiles(insert_lines(self.text, at, INJECTED)):
-            return at
-        return end_line(self.text)
-
-    @property
-    def error_line(self) -> int:
-        """0-based line of the injected type error."""
-        return self.import_line + 1
-
-    @property
-    def edited(self) -> str:
-        return insert_lines(self.text, self.import_line, INJECTED)
-
-    def next_version(self) -> int:
-        self.version += 1
-        return self.version
-
-
-def injection_line(source: bytes) -> int | None:
-    """0-based line of the module's first statement after its docstring and __future__
-    imports (None for a syntax error or a module with nothing else).
-
-    Code there always runs. A module's tail may not: rich/_win32_console.py raises
-    ImportError off Windows, so mypy treats everything after it as unreachable and would
-    never report an error appended at the end.
-    """
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None
-    for index, node in enumerate(tree.body):
-        if index == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue
-        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-            continue
-        decorators: list[ast.expr] = getattr(node, "decorator_list", [])
-        return min([node.lineno, *(d.lineno for d in decorators)]) - 1
-    return None
-
-
-def end_line(text: str) -> int:
-    """0-based index of the line that appending a block to ``text`` starts on."""
-    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
-
-
-def insert_lines(text: str, line: int, block: str) -> str:
-    """``block`` (whole lines) inserted before 0-based ``line``; at or past the end, appended
-    on a line of its own."""
-    offset = 0
-    for _ in range(line):
-        found = text.find("\n", offset)
-        if found < 0:
-            return text + ("\n" if text else "") + block
-        offset = found + 1
-    return text[:offset] + block + text[offset:]
-
-
-def _compiles(text: str) -> bool:
-    try:
-        compile(text, "<edited>", "exec", dont_inherit=True)
-    except SyntaxError:
-        return False
-    return True
-
-
-@dataclass
-class Sample:
-    """One measured wait. ``seconds`` is None when it failed (``error`` says why)."""
-
-    file: str
-    seconds: float | None
-    first_publish: float | None = None
-    first_ruff: float | None = None
-    publishes: int = 0
-    error: str | None = None
-    seen: list[JsonDict] | None = None  # on failure: the publishes that did arrive
-
-
-def diagnostics_at(publish: Publish, line: int, source: str) -> list[JsonDict]:
-    return [
-        d
-        for d in publish.diagnostics
-        if source in str(d.get("source", "")).lower()
-        and d.get("range", {}).get("start", {}).get("line") == line
-    ]
-
-
-def shows_type_error(publish: Publish, doc: Doc) -> bool:
-    found = diagnostics_at(publish, doc.error_line, "mypy")
-    return any("Incompatible types in assignment" in str(d.get("message")) for d in found)
-
-
-def shows_ruff_finding(publish: Publish, doc: Doc) -> bool:
-    found = diagnostics_at(publish, doc.import_line, "ruff")
-    return any(str(d.get("code")) == "F401" for d in found)
-
-
-def version_ok(publish: Publish, version: int) -> bool:
-    return publish.version is None or publish.version == version
-
-
-# -- one server session ----------------------------------------------------------------------
-
-
 @dataclass
 class Options:
     timeout: float
     settle: float
     logs: Path
-
-
-@dataclass
-class ServerRun:
-    """Everything measured for one server."""
-
-    name: str
-    argv: list[str]
-    initialize: list[float] = field(default_factory=list)
-    phases: dict[str, list[Sample]] = field(default_factory=dict)
-    rss_after_mb: float | None = None
-    rss_after_restart_mb: float | None = None
-    rss_peak_mb: float = 0.0
-    clean_exits: list[bool] = field(default_factory=list)
-    leftover_pids: list[int] = field(default_factory=list)
-    daemon_pids: list[int] = field(default_factory=list)  # more than one per start: restarts
-    shown_messages: list[str] = field(default_factory=list)  # window/showMessage texts
-    message_counts: dict[str, int] = field(default_factory=dict)
-    error: str | None = None
 
 
 @dataclass
@@ -331,6 +186,7 @@ class Session:
     opts: Options
     run: ServerRun
     failures: int = 0
+    last_final: Publish | None = None  # the publish that completed the last measured wait
 
     def extra_pids(self) -> list[int]:
         if self.server.daemon_status_file is None:
@@ -371,6 +227,7 @@ class Session:
                 raise LspError(f"{self.failures} waits in a row timed out: server hung?") from exc
             return Sample(doc.name, None, error=str(exc), seen=self._seen(doc, sent))
         self.failures = 0
+        self.last_final = final
         return self._sample(doc, sent, version, final, want_error is True)
 
     def _seen(self, doc: Doc, sent: float) -> list[JsonDict]:
@@ -435,10 +292,6 @@ def _read_json(path: Path) -> JsonDict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def log(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
 
 
 def _fmt(sample: Sample) -> str:
@@ -549,17 +402,26 @@ async def phase_open(session: Session, docs: list[Doc], label: str) -> list[Samp
     return samples
 
 
-async def phase_cycle(session: Session, docs: list[Doc]) -> tuple[list[Sample], list[Sample]]:
+async def phase_cycle(
+    session: Session, docs: list[Doc], reference: truth.Reference | None
+) -> tuple[list[Sample], list[Sample]]:
     saves, restores = [], []
     for doc in docs:
         try:
+            session.last_final = None
             saved = await session.save(doc, doc.edited, want_error=True)
+            published = session.last_final
         finally:
             doc.path.write_bytes(doc.original)
         restored = await session.save(doc, doc.text, want_error=False)
         log(f"  {session.server.name} save {doc.name}: {_fmt(saved)}; restore {_fmt(restored)}")
         saves.append(saved)
         restores.append(restored)
+        if reference is not None:
+            got = None if published is None else truth.from_diagnostics(published.diagnostics)
+            expected = reference.findings[doc.name]
+            found = truth.compare(doc.name, expected, got, hints=session.server.truth_hints)
+            session.run.truth.append(truth.as_json(found))
     return saves, restores
 
 
@@ -573,15 +435,40 @@ async def phase_reopen(session: Session, docs: list[Doc]) -> list[Sample]:
     return samples
 
 
-async def run_server(server: Server, corpus: Corpus, docs: list[Doc], opts: Options) -> ServerRun:
-    run = ServerRun(server.name, list(server.argv))
-    (opts.logs / f"{server.name}.stderr.log").unlink(missing_ok=True)
+async def phase_cold(
+    server: Server, corpus: Corpus, doc: Doc, opts: Options, run: ServerRun
+) -> None:
+    """A server started with no .mypy_cache (and none of its own caches): open one file."""
+    remove_path(corpus.root / ".mypy_cache")
     for rel in server.reset_paths:
-        _remove(corpus.root / rel)
+        remove_path(corpus.root / rel)
+    try:
+        async with started(server, corpus, opts, run) as session:
+            sample = await session.open(doc)
+            log(f"  {server.name} cold open {doc.name}: {_fmt(sample)}")
+            run.phases["cold"] = [sample]
+    except LspError as exc:
+        run.phases["cold"] = [Sample(doc.name, None, error=f"{type(exc).__name__}: {exc}")]
+        log(f"  {server.name}: cold phase aborted: {exc}")
+    # The rest of the run starts from the prepared cache: keep the cold peak apart.
+    run.rss_peak_cold_mb, run.rss_peak_mb = run.rss_peak_mb, 0.0
+    run.initialize.clear()
+
+
+async def run_server(
+    server: Server,
+    corpus: Corpus,
+    docs: list[Doc],
+    opts: Options,
+    run: ServerRun,
+    reference: truth.Reference | None,
+) -> ServerRun:
+    for rel in server.reset_paths:
+        remove_path(corpus.root / rel)
     try:
         async with started(server, corpus, opts, run) as session:
             run.phases["open"] = await phase_open(session, docs, "open")
-            run.phases["save"], run.phases["restore"] = await phase_cycle(session, docs)
+            run.phases["save"], run.phases["restore"] = await phase_cycle(session, docs, reference)
             run.phases["open_first"] = [
                 Sample(s.file, s.first_publish, error=s.error) for s in run.phases["open"]
             ]
@@ -599,7 +486,7 @@ async def run_server(server: Server, corpus: Corpus, docs: list[Doc], opts: Opti
     return run
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
     if path.is_dir():
         shutil.rmtree(path)
     elif path.exists():
@@ -610,7 +497,7 @@ def prepare_mypy_cache(corpus: Corpus, mode: str) -> None:
     """cold: no .mypy_cache; warm: one project-level `mypy` run first (as a user or CI has)."""
     if mode == "keep":
         return
-    _remove(corpus.root / ".mypy_cache")
+    remove_path(corpus.root / ".mypy_cache")
     if mode == "warm":
         subprocess.run(
             [str(corpus.python), "-m", "mypy"],
@@ -619,122 +506,6 @@ def prepare_mypy_cache(corpus: Corpus, mode: str) -> None:
             check=False,
             timeout=900,
         )
-
-
-# -- report ----------------------------------------------------------------------------------
-
-
-def quantiles(values: Sequence[float]) -> tuple[float, float] | None:
-    """(p50, p95) with linear interpolation between the closest ranks."""
-    data = sorted(values)
-    if not data:
-        return None
-    if len(data) == 1:
-        return data[0], data[0]
-    cuts = statistics.quantiles(data, n=20, method="inclusive")
-    return statistics.median(data), cuts[18]
-
-
-def seconds_of(run: ServerRun, phase: str) -> list[float]:
-    return [s.seconds for s in run.phases.get(phase, []) if s.seconds is not None]
-
-
-def failures_of(run: ServerRun) -> int:
-    return sum(
-        1
-        for name, samples in run.phases.items()
-        if name not in DERIVED  # their failures are counted in the phase they come from
-        for s in samples
-        if s.error is not None
-    )
-
-
-FIGURES: tuple[tuple[str, str], ...] = (
-    ("open", "open -> complete"),
-    ("open_first", "open -> first publish"),
-    ("save", "save -> complete"),
-    ("first_ruff", "save -> first ruff"),
-    ("reopen", "cache hit (re-open)"),
-    ("restart", "restart hit (open)"),
-)
-LABELS = {"tapps": "tapps-lsp", "pylsp": "pylsp-mypy", "pylsp-dmypy": "pylsp-dmypy"}
-Row = tuple[str, list[float | None], bool]  # label, one value per server, ratios wanted
-
-
-def figure_rows(runs: list[ServerRun]) -> list[Row]:
-    rows: list[Row] = []
-    for phase, label in FIGURES:
-        stats = [quantiles(seconds_of(run, phase)) for run in runs]
-        for index, name in ((0, "p50"), (1, "p95")):
-            values = [None if q is None else q[index] * 1000 for q in stats]
-            rows.append((f"{label} {name} (ms)", values, True))
-    rows.append(("restart: first open (ms)", [_first_restart(r) for r in runs], True))
-    rows.append(("initialize (ms)", [_initialize(r) for r in runs], True))
-    rows.append(("RSS after run (MB)", [r.rss_after_mb for r in runs], True))
-    rows.append(("RSS peak, sampled (MB)", [r.rss_peak_mb or None for r in runs], True))
-    rows.append(("failed waits", [float(failures_of(r)) for r in runs], False))
-    return rows
-
-
-def _first_restart(run: ServerRun) -> float | None:
-    samples = run.phases.get("restart") or []
-    if not samples or samples[0].seconds is None:
-        return None
-    return samples[0].seconds * 1000
-
-
-def _initialize(run: ServerRun) -> float | None:
-    return statistics.median(run.initialize) * 1000 if run.initialize else None
-
-
-def _cells(values: list[float | None], ratios: int) -> list[str]:
-    cells = ["-" if v is None else f"{v:.0f}" for v in values]
-    base = values[0]
-    for other in values[1 : 1 + ratios]:
-        cells.append(f"{base / other:.2g}" if base is not None and other else "-")
-    return cells
-
-
-def format_table(runs: list[ServerRun]) -> str:
-    """Markdown table: one column per server, then tapps/other ratios when tapps ran."""
-    names = [LABELS.get(r.name, r.name) for r in runs]
-    ratios = len(runs) - 1 if runs and runs[0].name == "tapps" else 0
-    header = ["figure", *names, *[f"tapps/{n}" for n in names[1 : 1 + ratios]]]
-    rows = [header]
-    for label, values, want_ratios in figure_rows(runs):
-        cells = _cells(values, ratios if want_ratios else 0)
-        rows.append([label, *cells, *[""] * (len(header) - 1 - len(cells))])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = [
-        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
-        for row in rows
-    ]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
-
-
-def versions(python: Path, names: Sequence[str]) -> dict[str, str | None]:
-    code = (
-        "import importlib.metadata as m, json, sys\n"
-        "def v(n):\n"
-        "    try:\n        return m.version(n)\n"
-        "    except m.PackageNotFoundError:\n        return None\n"
-        "print(json.dumps({n: v(n) for n in sys.argv[1:]}))\n"
-    )
-    out = subprocess.run(
-        [str(python), "-c", code, *names], capture_output=True, text=True, check=False
-    )
-    try:
-        data = json.loads(out.stdout)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def write_results(path: Path, meta: JsonDict, runs: list[ServerRun]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"meta": meta, "servers": {run.name: asdict(run) for run in runs}}
-    path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -748,7 +519,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="",
         help="comma-separated corpus paths (e.g. rich/cells.py) to use instead of the sample",
     )
-    parser.add_argument("--servers", default="tapps,pylsp,pylsp-dmypy")
+    parser.add_argument(
+        "--servers",
+        default=",".join(LABELS),
+        help=f"columns to run, tapps first (default {','.join(LABELS)})",
+    )
     parser.add_argument("--corpus", type=Path, default=BENCH / ".corpus")
     parser.add_argument(
         "--python",
@@ -776,6 +551,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="warm",
         help="state of the corpus .mypy_cache before each server (default warm)",
     )
+    parser.add_argument(
+        "--no-cold",
+        dest="cold",
+        action="store_false",
+        help="skip the cold phase (empty .mypy_cache and tapps cache, open the first file)",
+    )
+    parser.add_argument(
+        "--no-truth",
+        dest="truth",
+        action="store_false",
+        help="skip the project-level mypy reference and the recall/precision rows",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "onsave.json")
     return parser.parse_args(argv)
 
@@ -788,36 +575,64 @@ def tapps_command(args: argparse.Namespace) -> list[str] | None:
     return [found, "serve"] if found else None
 
 
-def build_servers(args: argparse.Namespace, python: Path) -> list[Server]:
+def build_servers(args: argparse.Namespace, python: Path) -> list[Server | str]:
+    """The LSP servers to start, and the names of the command-line columns, tapps first."""
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
     unknown = set(wanted) - set(LABELS)
     if unknown:
         raise SystemExit(f"unknown servers: {', '.join(sorted(unknown))}")
-    servers: list[Server] = []
+    servers: list[Server | str] = []
     if "tapps" in wanted:
         command = tapps_command(args)
         if command is None:
             log("tapps-lsp not found (next to --python or on PATH): skipping it")
         else:
             servers.append(tapps_server(command, python, json.loads(args.tapps_init_options)))
+    venv = args.pylsp_venv.absolute()
     if {"pylsp", "pylsp-dmypy"} & set(wanted):
-        venv = ensure_pylsp_venv(args.pylsp_venv.absolute(), BENCH / "requirements.txt")
-        servers += [
-            pylsp_server(venv, python, dmypy=n == "pylsp-dmypy") for n in wanted if n != "tapps"
-        ]
+        venv = ensure_pylsp_venv(venv, BENCH / "requirements.txt")
+    for name in wanted:
+        if name in {"pylsp", "pylsp-dmypy"}:
+            servers.append(pylsp_server(venv, python, dmypy=name == "pylsp-dmypy"))
+        elif name in cli_tools.COLUMNS:
+            servers.append(name)
     return servers
 
 
 async def run_all(
-    servers: list[Server], corpus: Corpus, docs: list[Doc], args: argparse.Namespace
+    servers: list[Server | str],
+    corpus: Corpus,
+    docs: list[Doc],
+    args: argparse.Namespace,
+    reference: truth.Reference | None,
 ) -> list[ServerRun]:
+    """Each column in turn: its cold phase (--no-cold skips it), then the warm phases."""
     opts = Options(timeout=args.timeout, settle=args.settle, logs=RESULTS / "logs")
     runs = []
     try:
         for server in servers:
+            if isinstance(server, str):
+                log(f"== {server} (command line)")
+                runs.append(
+                    cli_tools.run_column(
+                        server,
+                        corpus.python,
+                        corpus.root,
+                        docs,
+                        timeout=args.timeout,
+                        cold=args.cold,
+                        warm_up=lambda: prepare_mypy_cache(corpus, args.mypy_cache),
+                        reference=reference,
+                    )
+                )
+                continue
             log(f"== {server.name}: {' '.join(server.argv)}")
+            (opts.logs / f"{server.name}.stderr.log").unlink(missing_ok=True)
+            run = ServerRun(server.name, list(server.argv))
+            if args.cold:
+                await phase_cold(server, corpus, docs[0], opts, run)
             prepare_mypy_cache(corpus, args.mypy_cache)
-            runs.append(await run_server(server, corpus, docs, opts))
+            runs.append(await run_server(server, corpus, docs, opts, run, reference))
     finally:
         for doc in docs:
             doc.path.write_bytes(doc.original)
@@ -861,7 +676,11 @@ def bench(args: argparse.Namespace, python: Path, corpus: Corpus) -> int:
         for p in chosen(corpus, args.only)
     ]
     servers = build_servers(args, python)
-    runs = asyncio.run(run_all(servers, corpus, docs, args))
+    reference = None
+    if args.truth:
+        cache = args.corpus.absolute() / "truth-mypy-cache"
+        reference = truth.reference(corpus.python, corpus.root, docs, cache)
+    runs = asyncio.run(run_all(servers, corpus, docs, args, reference))
     meta = {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {
@@ -880,11 +699,17 @@ def bench(args: argparse.Namespace, python: Path, corpus: Corpus) -> int:
             ),
         },
         "servers": {
-            s.name: {"argv": list(s.argv), "init_options": s.init_options} for s in servers
+            s.name: {"argv": list(s.argv), "init_options": s.init_options}
+            for s in servers
+            if isinstance(s, Server)
         },
+        "reference": reference.to_json() if reference else None,
     }
     write_results(args.output, meta, runs)
     print(format_table(runs))
+    differ = mismatches(runs)
+    if differ:
+        print(f"\nmypy findings that differ from the project-level run:\n{differ}")
     print(f"\nraw numbers: {args.output}")
     return 0 if all(r.error is None for r in runs) else 1
 

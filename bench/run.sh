@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Prepare everything and run the on-save benchmark, tapps-lsp side by side with pylsp.
+# Prepare everything and run the on-save benchmark, tapps-lsp side by side with pylsp,
+# per-file mypy and dmypy, then the tapps-lsp soak (500 saves).
 #
-#   bench/run.sh                       # all servers, 30 files
+#   bench/run.sh                       # all columns, 30 files, then the soak
 #   bench/run.sh --servers pylsp --files 5
+#   SOAK=0 bench/run.sh --servers tapps  # no soak
 #
 # PYTHON is the project's interpreter (default /tmp/venv/bin/python): rich's runtime
-# dependencies are installed into it, mypy checks against it, and tapps-lsp is looked up
+# dependencies are installed into it, mypy checks with it, and tapps-lsp is looked up
 # next to it. Every argument is passed to bench/onsave.py (see --help there).
+# SOAK=0 skips bench/soak.py; SOAK_SAVES sets its number of saves (default 500).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,4 +27,12 @@ fi
 "$PYTHON" "$here/corpus.py" "$here/.corpus" --python "$PYTHON" >/dev/null
 # 2. The pylsp venv is created by onsave.py when a pylsp server is asked for.
 # 3. The benchmark itself: table on stdout, raw numbers in bench/results/onsave.json.
-exec "$PYTHON" "$here/onsave.py" --python "$PYTHON" --corpus "$here/.corpus" "$@"
+status=0
+"$PYTHON" "$here/onsave.py" --python "$PYTHON" --corpus "$here/.corpus" "$@" || status=$?
+# 4. The soak: tapps-lsp's RSS and save latency over many saves (bench/results/soak.json).
+if [[ "${SOAK:-1}" != 0 ]]; then
+    echo
+    "$PYTHON" "$here/soak.py" --python "$PYTHON" --corpus "$here/.corpus" \
+        --saves "${SOAK_SAVES:-500}" || status=$?
+fi
+exit "$status"

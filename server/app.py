@@ -10,7 +10,14 @@ from pygls.capabilities import get_capability
 from pygls.lsp.server import LanguageServer
 
 from analyzers.process import kill_all_running
-from server import commands, configuration, documents, pull
+from server import (
+    commands,
+    configuration,
+    documents,
+    pull,
+    review_commands,
+    workspace_pull,
+)
 from server.diagnostics import supports_pull
 from server.protocol import TappsProtocol
 from server.session import Session
@@ -35,6 +42,11 @@ class TappsServer(LanguageServer):
         self.client_name = "unknown"
 
     @property
+    def tapps_protocol(self) -> TappsProtocol:
+        assert isinstance(self.protocol, TappsProtocol)
+        return self.protocol
+
+    @property
     def pull_mode(self) -> bool:
         return supports_pull(self)
 
@@ -55,6 +67,8 @@ def build_server() -> TappsServer:
     documents.register(server)
     pull.register(server)
     commands.register(server)
+    review_commands.register(server)
+    workspace_pull.register(server)
     return server
 
 

@@ -83,8 +83,8 @@ async def review_and_publish(
     refusal = _refusal(path, text, folder.settings.max_file_size)
     if refusal is not None:
         report = FileReport(str(path), "", None, None, None, complete=True, result_id="refused")
-        report = _with_notice(report, refusal)
-        _deliver(
+        report = with_notice(report, refusal)
+        deliver(
             ls,
             uri,
             state,
@@ -103,7 +103,7 @@ async def review_and_publish(
                 _show_failure(ls, failure)
             if quiet and _nothing_new(state, report):
                 continue
-            _deliver(
+            deliver(
                 ls,
                 uri,
                 state,
@@ -194,7 +194,7 @@ def _refusal(path: Path, text: str, limit: int) -> str | None:
     return None
 
 
-def _with_notice(report: FileReport, message: str) -> FileReport:
+def with_notice(report: FileReport, message: str) -> FileReport:
     notice = Finding(Source.TAPPS, "not-reviewed", message, Severity.WARNING, Span.point(0))
     return FileReport(
         report.path,
@@ -207,7 +207,7 @@ def _with_notice(report: FileReport, message: str) -> FileReport:
     )
 
 
-def _deliver(
+def deliver(
     ls: TappsServer,
     uri: str,
     state: DocumentState,
@@ -221,9 +221,11 @@ def _deliver(
     state.report_text = text
     state.report_version = version
     state.notify()
+    if report.complete:
+        ls.session.workspace_changed()
     if ls.pull_mode:
         if report.complete and ls.can_refresh:
-            ls.session.spawn(_refresh(ls))
+            ls.session.spawn(refresh_diagnostics(ls))
         return
     diagnostics = diagnostics_for(ls, report, text, threshold)
     ls.text_document_publish_diagnostics(
@@ -231,7 +233,7 @@ def _deliver(
     )
 
 
-async def _refresh(ls: TappsServer) -> None:
+async def refresh_diagnostics(ls: TappsServer) -> None:
     try:
         await asyncio.wait_for(ls.workspace_diagnostic_refresh_async(None), 10)
     except Exception as exc:  # a client that fails a refresh still answers pulls

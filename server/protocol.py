@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import Generator
 from functools import partial
@@ -16,6 +17,25 @@ EXECUTE_PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = cont
 
 
 class TappsProtocol(LanguageServerProtocol):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._command_tasks: dict[Any, asyncio.Task[Any]] = {}
+
+    def track_current_task(self) -> None:
+        """Let `$/cancelRequest` cancel the running command. pygls 2.1.1 answers the
+        cancel but lets an async command run on, since it runs inside its own generator."""
+        msg_id, task = self.msg_id, asyncio.current_task()
+        if msg_id is None or task is None:
+            return
+        self._command_tasks[msg_id] = task
+        task.add_done_callback(lambda _: self._command_tasks.pop(msg_id, None))
+
+    def _handle_cancel_notification(self, msg_id: Any) -> None:
+        task = self._command_tasks.pop(msg_id, None)
+        if task is not None:
+            task.cancel()
+        super()._handle_cancel_notification(msg_id)
+
     def _execute_handler(
         self,
         msg_id: Any,

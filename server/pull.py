@@ -20,7 +20,7 @@ def register(server: TappsServer) -> None:
     @server.feature(
         types.TEXT_DOCUMENT_DIAGNOSTIC,
         types.DiagnosticOptions(
-            identifier="tapps", inter_file_dependencies=True, workspace_diagnostics=False
+            identifier="tapps", inter_file_dependencies=True, workspace_diagnostics=True
         ),
     )
     async def document_diagnostic(

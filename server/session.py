@@ -111,6 +111,18 @@ class Session:
     documents: dict[str, DocumentState] = field(default_factory=dict)
     shown_messages: set[str] = field(default_factory=set)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    # Batch results of files that are not open (values: server.batch_publish.WorkspaceReport).
+    workspace_reports: dict[str, Any] = field(default_factory=dict)
+    refresh_pending: bool = False
+    _workspace_event: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def workspace_changed(self) -> None:
+        """Wake whoever waits for a change in what a workspace review would say."""
+        event, self._workspace_event = self._workspace_event, asyncio.Event()
+        event.set()
+
+    async def wait_workspace_change(self) -> None:
+        await self._workspace_event.wait()
 
     def add_folder(self, root: Path) -> Folder:
         folder = self.folders.get(root)

@@ -1,0 +1,298 @@
+"""Review many files at once, streaming each file's report as soon as it is done.
+
+The stages, each over every file still to do:
+1. stored reports: a file whose every part is in the cache is done at once;
+2. ruff: one ruff process over all the remaining files of a folder;
+3. mypy: one project-level run per mypy project (the engine's when it is warm), which
+   stores every file's result, through a review of one of the project's files;
+4. the rest, `concurrency` files at a time, now mostly from the cache.
+
+Progress is reported through a callback at every step and by a ticker while a long
+step runs, so that a caller never goes quiet for long. Cancelling the coroutine stops
+running tools (their process groups are killed); every stored entry is whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analyzers.findings import FileReport
+from analyzers.review import Reviewer
+from analyzers.text import UndecodableSource, decode_source
+
+log = logging.getLogger(__name__)
+_WORST_FILES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFile:
+    """One file's outcome: its complete report, or why there is none."""
+
+    path: Path
+    report: FileReport | None
+    problem: str | None = None
+    # The text reviewed, and the editor's version of it for an open document.
+    text: str = ""
+    version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchProgress:
+    done: int
+    total: int
+    stage: str
+    current: Path | None
+    elapsed_s: float
+    eta_s: float | None
+
+
+@dataclass(slots=True)
+class BatchSummary:
+    files: int = 0
+    reviewed: int = 0
+    skipped: int = 0
+    by_severity: Counter[str] = field(default_factory=Counter)
+    by_source: Counter[str] = field(default_factory=Counter)
+    scores: list[tuple[int, Path]] = field(default_factory=list)
+    cache_hits: int = 0
+    cache_misses: int = 0
+    duration_ms: float = 0.0
+    cancelled: bool = False
+
+    def add(self, item: BatchFile, *, hit: bool) -> None:
+        self.files += 1
+        if item.report is None:
+            self.skipped += 1
+            return
+        self.reviewed += 1
+        if hit:
+            self.cache_hits += 1
+        else:
+            self.cache_misses += 1
+        for finding in item.report.findings:
+            self.by_severity[finding.severity.name.lower()] += 1
+            self.by_source[finding.source.value] += 1
+        score = item.report.score
+        if score is not None and score.total is not None:
+            self.scores.append((score.total, item.path))
+
+    def as_json(self, relative_to: Path | None = None) -> dict[str, Any]:
+        totals = [total for total, _ in self.scores]
+        worst = sorted(self.scores, key=lambda entry: (entry[0], str(entry[1])))[:_WORST_FILES]
+        lookups = self.cache_hits + self.cache_misses
+        return {
+            "files": self.files,
+            "reviewed": self.reviewed,
+            "skipped": self.skipped,
+            "findings": {
+                "total": sum(self.by_severity.values()),
+                "bySeverity": dict(sorted(self.by_severity.items())),
+                "bySource": dict(sorted(self.by_source.items())),
+            },
+            "meanScore": round(statistics.fmean(totals), 1) if totals else None,
+            "worstScore": min(totals) if totals else None,
+            "worstFiles": [
+                {"path": _shown(path, relative_to), "score": total} for total, path in worst
+            ],
+            "cache": {
+                "hits": self.cache_hits,
+                "misses": self.cache_misses,
+                "hitRate": round(self.cache_hits / lookups, 3) if lookups else None,
+            },
+            "durationMs": round(self.duration_ms, 1),
+            "cancelled": self.cancelled,
+        }
+
+
+def _shown(path: Path, relative_to: Path | None) -> str:
+    if relative_to is not None and path.is_relative_to(relative_to):
+        return path.relative_to(relative_to).as_posix()
+    return str(path)
+
+
+# The editor's text and version of a file open in it, or None to read it from disk.
+OpenText = Callable[[Path], tuple[str, int | None] | None]
+OnFile = Callable[[BatchFile], None]
+OnProgress = Callable[[BatchProgress], None]
+
+
+@dataclass(slots=True)
+class BatchReview:
+    """One batch: the files, each with the reviewer of its folder."""
+
+    files: Sequence[tuple[Reviewer, Path]]
+    concurrency: int
+    on_file: OnFile
+    on_progress: OnProgress
+    open_text: OpenText | None = None
+    tick_s: float = 0.25
+    summary: BatchSummary = field(default_factory=BatchSummary)
+    _started: float = field(default_factory=time.perf_counter)
+    _done: int = 0
+    _stage: str = "reading"
+    _current: Path | None = None
+
+    async def run(self) -> BatchSummary:
+        """Review every file; on cancellation the summary says so, with what was done."""
+        ticker = asyncio.ensure_future(self._tick())
+        try:
+            await self._stages()
+        except asyncio.CancelledError:
+            self.summary.cancelled = True
+            raise
+        finally:
+            ticker.cancel()
+            self.summary.duration_ms = (time.perf_counter() - self._started) * 1000
+        self._report_progress()
+        return self.summary
+
+    async def _stages(self) -> None:
+        self._report_progress()
+        texts = await self._read_all()
+        self._stage = "cached results"
+        remaining = await self._bounded(
+            [(reviewer, path) for reviewer, path in self.files if path in texts],
+            lambda reviewer, path: self._from_cache(reviewer, path, texts[path]),
+        )
+        by_reviewer: dict[int, tuple[Reviewer, list[Path]]] = {}
+        for reviewer, path in remaining:
+            # Reviewers compare by value; each stands for its own folder here.
+            by_reviewer.setdefault(id(reviewer), (reviewer, []))[1].append(path)
+        for reviewer, paths in by_reviewer.values():
+            self._stage = f"ruff on {len(paths)} files"
+            self._report_progress()
+            await reviewer.prefetch_ruff({p: texts[p][0] for p in paths})
+        rest: list[tuple[Reviewer, Path]] = []
+        for reviewer, paths in by_reviewer.values():
+            rest += await self._one_per_project(reviewer, paths, texts)
+        self._stage = "files"
+        await self._bounded(rest, lambda r, p: self._review(r, p, texts[p]))
+
+    async def _read_all(self) -> dict[Path, tuple[str, int | None]]:
+        texts: dict[Path, tuple[str, int | None]] = {}
+        for reviewer, path in self.files:
+            opened = self.open_text(path) if self.open_text is not None else None
+            if opened is not None:
+                texts[path] = opened
+                continue
+            text, problem = await asyncio.to_thread(_read, path, reviewer.settings.max_file_size)
+            if text is None:
+                self._finish(BatchFile(path, None, problem), hit=False)
+            else:
+                texts[path] = (text, None)
+        return texts
+
+    async def _from_cache(
+        self, reviewer: Reviewer, path: Path, text: tuple[str, int | None]
+    ) -> bool:
+        """Finishes the file from stored results; False when a tool must run."""
+        try:
+            report = await reviewer.review_cached(path, text[0])
+        except Exception as exc:  # one file's failure never ends the batch
+            log.exception("reviewing %s from the cache failed", path)
+            self._finish(BatchFile(path, None, f"not reviewed: {exc}"), hit=False)
+            return True
+        if report is None:
+            return False
+        self._finish(BatchFile(path, report, text=text[0], version=text[1]), hit=True)
+        return True
+
+    async def _one_per_project(
+        self,
+        reviewer: Reviewer,
+        paths: list[Path],
+        texts: dict[Path, tuple[str, int | None]],
+    ) -> list[tuple[Reviewer, Path]]:
+        """Review one file of each mypy project: its run stores the others' results."""
+        first_of: dict[int, Path] = {}
+        for path in paths:
+            project = await reviewer.project_of(path)
+            if project is not None:
+                first_of.setdefault(id(project), path)
+        for path in first_of.values():
+            self._stage = f"mypy on {path.parent.name or path.parent}"
+            self._current = path
+            self._report_progress()
+            await self._review(reviewer, path, texts[path])
+        await reviewer.settled()
+        firsts = set(first_of.values())
+        return [(reviewer, path) for path in paths if path not in firsts]
+
+    async def _review(self, reviewer: Reviewer, path: Path, text: tuple[str, int | None]) -> bool:
+        try:
+            reports = [report async for report in reviewer.review(path, text[0])]
+        except Exception as exc:  # one file's failure never ends the batch
+            log.exception("reviewing %s failed", path)
+            self._finish(BatchFile(path, None, f"not reviewed: {exc}"), hit=False)
+            return True
+        self._finish(BatchFile(path, reports[-1], text=text[0], version=text[1]), hit=False)
+        return True
+
+    async def _bounded(
+        self,
+        items: list[tuple[Reviewer, Path]],
+        work: Callable[[Reviewer, Path], Any],
+    ) -> list[tuple[Reviewer, Path]]:
+        """Run `work` on each item, `concurrency` at a time; returns the items it
+        answered False for."""
+        gate = asyncio.Semaphore(max(1, self.concurrency))
+        left: list[tuple[Reviewer, Path]] = []
+
+        async def one(reviewer: Reviewer, path: Path) -> None:
+            async with gate:
+                if not await work(reviewer, path):
+                    left.append((reviewer, path))
+
+        tasks = [asyncio.ensure_future(one(r, p)) for r, p in items]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+        order = {path: index for index, (_, path) in enumerate(items)}
+        return sorted(left, key=lambda item: order[item[1]])
+
+    def _finish(self, item: BatchFile, *, hit: bool) -> None:
+        self._done += 1
+        self._current = item.path
+        self.summary.add(item, hit=hit)
+        self.on_file(item)
+        self._report_progress()
+
+    def _report_progress(self) -> None:
+        elapsed = time.perf_counter() - self._started
+        total = len(self.files)
+        eta = None
+        if 0 < self._done < total:
+            eta = elapsed / self._done * (total - self._done)
+        elif self._done == total:
+            eta = 0.0
+        self.on_progress(BatchProgress(self._done, total, self._stage, self._current, elapsed, eta))
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            self._report_progress()
+
+
+def _read(path: Path, limit: int) -> tuple[str | None, str | None]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, f"skipped: {exc.strerror or exc}"
+    if len(data) > limit:
+        return None, f"skipped: larger than {limit} bytes (setting maxFileSize)"
+    if b"\x00" in data:
+        return None, "skipped: the file looks binary (it contains NUL bytes)"
+    try:
+        return decode_source(data), None
+    except UndecodableSource as exc:
+        return None, f"skipped: {exc}"

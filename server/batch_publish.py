@@ -1,0 +1,78 @@
+"""Results of batch reviews in the editor: each file's diagnostics as soon as it is done.
+
+An open document shows a batch result only if the batch reviewed its current text; its
+own review path (and its state) stays the one truth for it. A file that is not open is
+published by push, or kept for `workspace/diagnostic` and announced with a (throttled)
+refresh to a pulling client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+from analyzers.batch import BatchFile
+from analyzers.findings import FileReport
+from server.diagnostics import deliver, diagnostics_for, refresh_diagnostics, with_notice
+
+if TYPE_CHECKING:
+    from server.app import TappsServer
+
+REFRESH_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceReport:
+    """A file's last batch result, for a file that is not open."""
+
+    report: FileReport
+    text: str
+
+
+def publish_batch_file(ls: TappsServer, item: BatchFile) -> None:
+    uri = item.path.as_uri()
+    folder = ls.session.folder_for(item.path)
+    threshold = folder.settings.score_threshold
+    report = item.report
+    if report is None:
+        report = with_notice(
+            FileReport(str(item.path), "", None, None, None, complete=True, result_id="refused"),
+            f"tapps: {item.problem or 'not reviewed'}",
+        )
+    document = ls.workspace.text_documents.get(uri)
+    if document is not None:
+        state = ls.session.documents.get(uri)
+        if state is not None and item.version is not None and item.version == state.version:
+            deliver(
+                ls, uri, state, report, text=item.text, version=item.version, threshold=threshold
+            )
+        return
+    ls.session.workspace_reports[uri] = WorkspaceReport(report, item.text)
+    ls.session.workspace_changed()
+    if ls.pull_mode:
+        _refresh_soon(ls)
+        return
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=diagnostics_for(ls, report, item.text, threshold)
+        )
+    )
+
+
+def _refresh_soon(ls: TappsServer) -> None:
+    """At most one `workspace/diagnostic/refresh` per interval, however many files finish."""
+    if not ls.can_refresh or ls.session.refresh_pending:
+        return
+    ls.session.refresh_pending = True
+
+    async def later() -> None:
+        try:
+            await asyncio.sleep(REFRESH_INTERVAL_S)
+        finally:
+            ls.session.refresh_pending = False
+        await refresh_diagnostics(ls)
+
+    ls.session.spawn(later())

@@ -1,0 +1,304 @@
+"""Review commands (`workspace/executeCommand`): whole folders, lists of files, one
+file's score, and the cache.
+
+Each command is a runner `(CommandContext) -> JSON result`, so the same code serves a
+request (with `$/progress`) and a background task. A runner's cancellable part runs
+as `context.work`: cancelling it (progress cancel, `tapps.cancelTask`) ends the batch,
+and the result says `cancelled` with what was done. A `$/cancelRequest` cancels the
+whole request instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, cast
+
+from analyzers.batch import BatchProgress, BatchReview, BatchSummary
+from analyzers.files import discover
+from analyzers.review import Reviewer
+from analyzers.serialize import report_to_json
+from analyzers.workspace import cache_folder
+from server.arguments import Arguments, invalid, workspace_path
+from server.batch_publish import publish_batch_file
+from server.diagnostics import uri_to_path
+from server.progress import WorkProgress
+from server.protocol import EXECUTE_PARAMS
+
+if TYPE_CHECKING:
+    from server.app import TappsServer
+    from server.session import Folder
+
+REVIEW_WORKSPACE = "tapps.reviewWorkspace"
+REVIEW_FILES = "tapps.reviewFiles"
+SCORE_FILE = "tapps.scoreFile"
+CACHE_STATS = "tapps.cacheStats"
+CLEAR_CACHE = "tapps.clearCache"
+
+
+class ProgressSink(Protocol):
+    def update(self, percentage: int, message: str) -> None: ...
+
+
+@dataclass(slots=True)
+class CommandContext:
+    ls: TappsServer
+    args: Arguments
+    progress: ProgressSink
+    work: asyncio.Task[Any] | None = field(default=None)
+
+    def cancel_work(self) -> None:
+        if self.work is not None:
+            self.work.cancel()
+
+
+Runner = Callable[[CommandContext], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewCommand:
+    runner: Runner
+    # The progress title; None for commands too quick to need progress.
+    title: str | None
+
+
+def register(server: TappsServer) -> None:
+    for name, command in COMMANDS.items():
+        server.command(name)(_handler(name, command))
+
+
+def _handler(name: str, command: ReviewCommand) -> Callable[..., Coroutine[Any, Any, Any]]:
+    # pygls passes the server as the parameter named `ls`, and resolves the handler's
+    # annotations at every call: it must not name a class imported for type checking.
+    async def handle(ls: Any, *args: Any) -> dict[str, Any]:
+        server = cast("TappsServer", ls)
+        server.tapps_protocol.track_current_task()
+        arguments = Arguments(name, args)
+        params = EXECUTE_PARAMS.get()
+        token = params.work_done_token if params is not None else None
+        context = CommandContext(server, arguments, _NoProgress())
+        if command.title is None:
+            return await command.runner(context)
+        with WorkProgress(server, command.title, token, on_cancel=context.cancel_work) as progress:
+            context.progress = progress
+            result = await command.runner(context)
+            progress.close(_end_message(result))
+            return result
+
+    handle.__name__ = name.replace(".", "_")
+    return handle
+
+
+class _NoProgress:
+    def update(self, percentage: int, message: str) -> None:
+        pass
+
+
+def _end_message(result: dict[str, Any]) -> str:
+    if "files" not in result:
+        return "done"
+    findings = result.get("findings", {}).get("total", 0)
+    how = "cancelled after" if result.get("cancelled") else "reviewed"
+    seconds = result.get("durationMs", 0) / 1000
+    return f"{how} {result['files']} files · {findings} findings · {seconds:.1f} s"
+
+
+# --- review commands ---------------------------------------------------------------
+
+
+async def review_workspace(context: CommandContext) -> dict[str, Any]:
+    ls, args = context.ls, context.args
+    folder_arg = args.optional_string("folder")
+    include = args.strings("include")
+    exclude = args.strings("exclude")
+    args.done()
+    if folder_arg is not None:
+        root = workspace_path(ls, args.command, folder_arg, "folder")
+        if not root.is_dir():
+            raise invalid(args.command, f"'folder' is not a folder: {folder_arg}")
+        roots = [root]
+    else:
+        roots = list(ls.session.folders)
+    files: list[tuple[Reviewer, Path]] = []
+    for root in roots:
+        folder = ls.session.folder_for(root)
+        reviewer = _reviewer(folder)
+        patterns = [*folder.settings.exclude, *exclude]
+        found = await asyncio.to_thread(_discover, root, include, patterns)
+        files += [(reviewer, path) for path in found]
+    return await run_batch(context, files, relative_to=roots[0] if len(roots) == 1 else None)
+
+
+async def review_files(context: CommandContext) -> dict[str, Any]:
+    ls, args = context.ls, context.args
+    uris = args.strings("uris", required=True)
+    args.done()
+    files: list[tuple[Reviewer, Path]] = []
+    for uri in dict.fromkeys(uris):
+        path = workspace_path(ls, args.command, uri, "uris")
+        if not path.is_file():
+            raise invalid(args.command, f"not a file: {uri}")
+        files.append((_reviewer(ls.session.folder_for(path)), path))
+    return await run_batch(context, files, relative_to=None)
+
+
+async def run_batch(
+    context: CommandContext, files: list[tuple[Reviewer, Path]], *, relative_to: Path | None
+) -> dict[str, Any]:
+    ls = context.ls
+    concurrency = min((reviewer.settings.workers for reviewer, _ in files), default=1)
+    batch = BatchReview(
+        files,
+        concurrency,
+        on_file=lambda item: publish_batch_file(ls, item),
+        on_progress=lambda progress: context.progress.update(*describe(progress, relative_to)),
+        open_text=lambda path: _open_text(ls, path),
+    )
+    context.work = asyncio.ensure_future(batch.run())
+    summary: BatchSummary
+    try:
+        summary = await context.work
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        summary = batch.summary
+    finally:
+        context.work = None
+    return summary.as_json(relative_to)
+
+
+def describe(progress: BatchProgress, relative_to: Path | None) -> tuple[int, str]:
+    """(percentage, `37/120 files · rich/console.py · ~4 s left`)."""
+    percentage = progress.done * 100 // progress.total if progress.total else 100
+    parts = [f"{progress.done}/{progress.total} files"]
+    if progress.done == 0 or progress.stage != "files":
+        parts.append(progress.stage)
+    elif progress.current is not None:
+        current = progress.current
+        if relative_to is not None and current.is_relative_to(relative_to):
+            current = current.relative_to(relative_to)
+        parts.append(current.as_posix())
+    if progress.eta_s is not None and progress.done < progress.total:
+        parts.append(f"~{progress.eta_s:.0f} s left")
+    return percentage, " · ".join(parts)
+
+
+def _discover(root: Path, include: list[str], exclude: list[str]) -> list[Path]:
+    return list(discover(root, include=include, exclude=exclude))
+
+
+def _open_text(ls: TappsServer, path: Path) -> tuple[str, int | None] | None:
+    document = ls.workspace.text_documents.get(path.as_uri())
+    if document is None:
+        return None
+    return document.source, document.version
+
+
+def _reviewer(folder: Folder) -> Reviewer:
+    reviewer = folder.reviewer
+    assert reviewer is not None, "every folder has a reviewer once configured"
+    return reviewer
+
+
+async def score_file(context: CommandContext) -> dict[str, Any]:
+    ls, args = context.ls, context.args
+    uri = args.string("uri")
+    args.done()
+    path = workspace_path(ls, args.command, uri, "uri")
+    if not path.is_file():
+        raise invalid(args.command, f"not a file: {uri}")
+    folder = ls.session.folder_for(path)
+    opened = _open_text(ls, path)
+    text = opened[0] if opened else await asyncio.to_thread(path.read_text, "utf-8", "replace")
+    reports = [report async for report in _reviewer(folder).review(path, text)]
+    report = reports[-1]
+    return {
+        "uri": path.as_uri(),
+        "version": opened[1] if opened else None,
+        "score": report_to_json(report).get("score"),
+        "findings": [_finding_json(finding) for finding in report.findings],
+        "failures": [failure.message for failure in report.failures],
+        "resultId": report.result_id,
+    }
+
+
+def _finding_json(finding: Any) -> dict[str, Any]:
+    """One finding, positions 1-based (lines) and 1-based code-point columns, as tools print."""
+    span = finding.span
+    return {
+        "source": finding.source.value,
+        "code": finding.code,
+        "severity": finding.severity.name.lower(),
+        "message": finding.message,
+        "line": span.start_line + 1,
+        "column": span.start_col + 1,
+        "endLine": span.end_line + 1,
+        "endColumn": span.end_col + 1,
+        "url": finding.url,
+    }
+
+
+# --- cache commands ----------------------------------------------------------------
+
+
+async def cache_stats(context: CommandContext) -> dict[str, Any]:
+    context.args.done()
+    folders = []
+    for folder in context.ls.session.all_folders():
+        stats = folder.store.stats() if folder.store is not None else None
+        reviewer = folder.reviewer
+        folders.append(
+            {
+                "root": str(folder.root),
+                "folder": str(cache_folder(folder.root, folder.settings)),
+                "entries": stats.entries if stats else 0,
+                "bytes": stats.total_bytes if stats else 0,
+                "hits": reviewer.hits if reviewer else 0,
+                "misses": reviewer.misses if reviewer else 0,
+            }
+        )
+    return {"folders": folders}
+
+
+async def clear_cache(context: CommandContext) -> dict[str, Any]:
+    """`scope`: "all" (the default) or one workspace folder's URI or path."""
+    ls, args = context.ls, context.args
+    scope = args.optional_string("scope") or "all"
+    args.done()
+    if scope == "all":
+        folders = ls.session.all_folders()
+    else:
+        root = workspace_path(ls, args.command, scope, "scope")
+        folders = [f for f in ls.session.all_folders() if f.root.resolve() == root]
+        if not folders:
+            raise invalid(args.command, f"'scope' is not a workspace folder: {scope}")
+    removed = 0
+    for folder in folders:
+        if folder.store is not None:
+            removed += await asyncio.to_thread(folder.store.clear)
+        mypy_cache = cache_folder(folder.root, folder.settings) / "mypy"
+        await asyncio.to_thread(shutil.rmtree, mypy_cache, True)
+    ls.session.workspace_reports = {
+        uri: report
+        for uri, report in ls.session.workspace_reports.items()
+        if not any(_under(uri, folder.root) for folder in folders)
+    }
+    return {"cleared": [str(folder.root) for folder in folders], "entriesRemoved": removed}
+
+
+def _under(uri: str, root: Path) -> bool:
+    path = uri_to_path(uri)
+    return path is not None and (path == root or root in path.parents)
+
+
+COMMANDS: dict[str, ReviewCommand] = {
+    REVIEW_WORKSPACE: ReviewCommand(review_workspace, "Reviewing the workspace"),
+    REVIEW_FILES: ReviewCommand(review_files, "Reviewing files"),
+    SCORE_FILE: ReviewCommand(score_file, None),
+    CACHE_STATS: ReviewCommand(cache_stats, None),
+    CLEAR_CACHE: ReviewCommand(clear_cache, None),
+}
