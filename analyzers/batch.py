@@ -30,6 +30,7 @@ from analyzers.text import UndecodableSource, decode_source
 
 log = logging.getLogger(__name__)
 _WORST_FILES = 10
+_READ_GROUP = 64  # files read per thread hop
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,8 @@ class BatchFile:
     path: Path
     report: FileReport | None
     problem: str | None = None
+    # True when our own code failed on the file (a skip, e.g. too large, is not).
+    failed: bool = False
     # The text reviewed, and the editor's version of it for an open document.
     text: str = ""
     version: int | None = None
@@ -62,6 +65,8 @@ class BatchSummary:
     by_severity: Counter[str] = field(default_factory=Counter)
     by_source: Counter[str] = field(default_factory=Counter)
     scores: list[tuple[int, Path]] = field(default_factory=list)
+    # Reviewed but not scored (a syntax error): worse than any score.
+    unscored: list[Path] = field(default_factory=list)
     cache_hits: int = 0
     cache_misses: int = 0
     duration_ms: float = 0.0
@@ -72,6 +77,8 @@ class BatchSummary:
         if item.report is None:
             self.skipped += 1
             return
+        if item.report.score is None or item.report.score.total is None:
+            self.unscored.append(item.path)
         self.reviewed += 1
         if hit:
             self.cache_hits += 1
@@ -100,8 +107,9 @@ class BatchSummary:
             "meanScore": round(statistics.fmean(totals), 1) if totals else None,
             "worstScore": min(totals) if totals else None,
             "worstFiles": [
-                {"path": _shown(path, relative_to), "score": total} for total, path in worst
-            ],
+                *({"path": _shown(path, relative_to), "score": None} for path in self.unscored),
+                *({"path": _shown(path, relative_to), "score": total} for total, path in worst),
+            ][:_WORST_FILES],
             "cache": {
                 "hits": self.cache_hits,
                 "misses": self.cache_misses,
@@ -138,6 +146,8 @@ class BatchReview:
     _started: float = field(default_factory=time.perf_counter)
     _done: int = 0
     _stage: str = "reading"
+    _stage_started: float = field(default_factory=time.perf_counter)
+    _done_before_stage: int = 0
     _current: Path | None = None
 
     async def run(self) -> BatchSummary:
@@ -157,7 +167,7 @@ class BatchReview:
     async def _stages(self) -> None:
         self._report_progress()
         texts = await self._read_all()
-        self._stage = "cached results"
+        self._set_stage("cached results")
         remaining = await self._bounded(
             [(reviewer, path) for reviewer, path in self.files if path in texts],
             lambda reviewer, path: self._from_cache(reviewer, path, texts[path]),
@@ -167,27 +177,31 @@ class BatchReview:
             # Reviewers compare by value; each stands for its own folder here.
             by_reviewer.setdefault(id(reviewer), (reviewer, []))[1].append(path)
         for reviewer, paths in by_reviewer.values():
-            self._stage = f"ruff on {len(paths)} files"
-            self._report_progress()
+            self._set_stage(f"ruff on {len(paths)} files")
             await reviewer.prefetch_ruff({p: texts[p][0] for p in paths})
         rest: list[tuple[Reviewer, Path]] = []
         for reviewer, paths in by_reviewer.values():
             rest += await self._one_per_project(reviewer, paths, texts)
-        self._stage = "files"
+        self._set_stage("files")
         await self._bounded(rest, lambda r, p: self._review(r, p, texts[p]))
 
     async def _read_all(self) -> dict[Path, tuple[str, int | None]]:
         texts: dict[Path, tuple[str, int | None]] = {}
+        on_disk: list[tuple[Path, int]] = []
         for reviewer, path in self.files:
             opened = self.open_text(path) if self.open_text is not None else None
             if opened is not None:
                 texts[path] = opened
-                continue
-            text, problem = await asyncio.to_thread(_read, path, reviewer.settings.max_file_size)
-            if text is None:
-                self._finish(BatchFile(path, None, problem), hit=False)
             else:
-                texts[path] = (text, None)
+                on_disk.append((path, reviewer.settings.max_file_size))
+        for start in range(0, len(on_disk), _READ_GROUP):
+            group = on_disk[start : start + _READ_GROUP]
+            read = await asyncio.to_thread(_read_group, group)
+            for (path, _), (text, problem) in zip(group, read, strict=True):
+                if text is None:
+                    self._finish(BatchFile(path, None, problem), hit=False)
+                else:
+                    texts[path] = (text, None)
         return texts
 
     async def _from_cache(
@@ -198,7 +212,7 @@ class BatchReview:
             report = await reviewer.review_cached(path, text[0])
         except Exception as exc:  # one file's failure never ends the batch
             log.exception("reviewing %s from the cache failed", path)
-            self._finish(BatchFile(path, None, f"not reviewed: {exc}"), hit=False)
+            self._finish(BatchFile(path, None, f"not reviewed: {exc}", failed=True), hit=False)
             return True
         if report is None:
             return False
@@ -212,18 +226,17 @@ class BatchReview:
         texts: dict[Path, tuple[str, int | None]],
     ) -> list[tuple[Reviewer, Path]]:
         """Review one file of each mypy project: its run stores the others' results."""
-        first_of: dict[int, Path] = {}
+        first_of: dict[int, tuple[Path, Path]] = {}
         for path in paths:
             project = await reviewer.project_of(path)
             if project is not None:
-                first_of.setdefault(id(project), path)
-        for path in first_of.values():
-            self._stage = f"mypy on {path.parent.name or path.parent}"
+                first_of.setdefault(id(project), (path, project.root))
+        for path, root in first_of.values():
             self._current = path
-            self._report_progress()
+            self._set_stage(f"mypy on {root.name or root}")
             await self._review(reviewer, path, texts[path])
         await reviewer.settled()
-        firsts = set(first_of.values())
+        firsts = {path for path, _ in first_of.values()}
         return [(reviewer, path) for path in paths if path not in firsts]
 
     async def _review(self, reviewer: Reviewer, path: Path, text: tuple[str, int | None]) -> bool:
@@ -231,7 +244,7 @@ class BatchReview:
             reports = [report async for report in reviewer.review(path, text[0])]
         except Exception as exc:  # one file's failure never ends the batch
             log.exception("reviewing %s failed", path)
-            self._finish(BatchFile(path, None, f"not reviewed: {exc}"), hit=False)
+            self._finish(BatchFile(path, None, f"not reviewed: {exc}", failed=True), hit=False)
             return True
         self._finish(BatchFile(path, reports[-1], text=text[0], version=text[1]), hit=False)
         return True
@@ -267,20 +280,38 @@ class BatchReview:
         self.on_file(item)
         self._report_progress()
 
+    def _set_stage(self, stage: str) -> None:
+        self._stage = stage
+        self._stage_started = time.perf_counter()
+        self._done_before_stage = self._done
+        self._report_progress()
+
     def _report_progress(self) -> None:
-        elapsed = time.perf_counter() - self._started
+        """The ETA comes from the current stage's rate: files answered from the cache
+        at the start say nothing about how fast the rest will go."""
+        now = time.perf_counter()
         total = len(self.files)
+        done_in_stage = self._done - self._done_before_stage
         eta = None
-        if 0 < self._done < total:
-            eta = elapsed / self._done * (total - self._done)
-        elif self._done == total:
+        if self._done == total:
             eta = 0.0
+        elif done_in_stage > 0:
+            eta = (now - self._stage_started) / done_in_stage * (total - self._done)
+        elapsed = now - self._started
         self.on_progress(BatchProgress(self._done, total, self._stage, self._current, elapsed, eta))
 
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(self.tick_s)
-            self._report_progress()
+            try:
+                self._report_progress()
+            except Exception:  # a broken progress sink must not end the batch
+                log.exception("progress report failed")
+                return
+
+
+def _read_group(group: list[tuple[Path, int]]) -> list[tuple[str | None, str | None]]:
+    return [_read(path, limit) for path, limit in group]
 
 
 def _read(path: Path, limit: int) -> tuple[str | None, str | None]:

@@ -14,12 +14,14 @@ _SKIPPED = frozenset({"__pycache__", "node_modules", "site-packages", "build", "
 _SUFFIXES = (".py", ".pyi")
 
 
-def python_files(paths: Iterable[Path], *, exclude: Sequence[str] = ()) -> Iterator[Path]:
+def python_files(
+    paths: Iterable[Path], *, exclude: Sequence[str] = (), base: Path | None = None
+) -> Iterator[Path]:
     """Files given directly are kept as they are; folders are walked in a stable order."""
     seen: set[Path] = set()
     for given in paths:
         path = given.resolve()
-        candidates = [path] if path.is_file() else discover(path, exclude=exclude)
+        candidates = [path] if path.is_file() else discover(path, exclude=exclude, base=base)
         for candidate in candidates:
             if candidate not in seen:
                 seen.add(candidate)
@@ -52,11 +54,17 @@ def _ignored(path: Path, is_dir: bool, excluded: _Ignore | None, rules: list[_Ig
 
 
 def discover(
-    folder: Path, *, include: Sequence[str] = (), exclude: Sequence[str] = ()
+    folder: Path,
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    base: Path | None = None,
 ) -> Iterator[Path]:
     """Python files under `folder`, in a stable order. `include` (gitignore-style
-    patterns, relative to `folder`) keeps only matching files when given."""
-    excluded = _Ignore(folder, GitIgnoreSpec.from_lines(exclude)) if exclude else None
+    patterns, relative to `folder`) keeps only matching files when given; `exclude`
+    patterns are relative to `base` (the project root; default: `folder`)."""
+    anchor = base if base is not None and folder.is_relative_to(base) else folder
+    excluded = _Ignore(anchor, GitIgnoreSpec.from_lines(exclude)) if exclude else None
     keep = GitIgnoreSpec.from_lines(include) if include else None
     rules: list[_Ignore] = []
     git_root = next((p for p in folder.parents if (p / ".git").exists()), None)

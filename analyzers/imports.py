@@ -210,6 +210,11 @@ class ProjectIndexer:
         self._last: ProjectGraph | None = None
         self._last_sources: dict[Path, str] = {}
 
+    @property
+    def last_graph(self) -> ProjectGraph | None:
+        """The graph of the last scan, without scanning again."""
+        return self._last
+
     def scan(self, overrides: Mapping[Path, str] | None = None) -> ProjectGraph:
         overrides = overrides or {}
         parsed: dict[Path, _Parsed] = {}

@@ -277,6 +277,11 @@ class MypyProject:
         except OSError:
             return False
 
+    @property
+    def blocked(self) -> bool:
+        """A blocking error stood at the last run."""
+        return self._blocked_notice is not None
+
     def blocked_view(
         self, path: Path, graph: ProjectGraph, findings: tuple[Finding, ...]
     ) -> tuple[Finding, ...] | None:

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # Refusals that will not change until the configuration does.
 PERMANENT_KINDS = frozenset({"unsupported", "config"})
 _MIN_START_TIMEOUT_S = 300.0
+_WARM_UP_DELAY_S = 0.05
 
 
 class EngineBackend:
@@ -60,6 +61,9 @@ class EngineBackend:
         return self.ready
 
     async def _start(self, scan: Callable[[], Awaitable[ProjectGraph]]) -> None:
+        # Starting a process blocks the event loop for several milliseconds: let the
+        # review that asked for the warm-up (often answered from the cache) finish first.
+        await asyncio.sleep(_WARM_UP_DELAY_S)
         graph = await scan()
         try:
             await self.engine.start()

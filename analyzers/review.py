@@ -54,6 +54,7 @@ from analyzers.serialize import (
     load_result,
 )
 from analyzers.settings import ReviewSettings
+from analyzers.timings import Timings
 from analyzers.tool_versions import VERSIONS_GENERATION, remembered_version
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class Reviewer:
     _mypy_flight: SingleFlight[MypyRun] = field(default_factory=SingleFlight)
     _metrics: OrderedDict[str, CodeMetrics | str] = field(default_factory=OrderedDict)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
+    # Durations of real tool runs (not cache hits): "ruff", "ruff (batch)", "mypy".
+    timings: Timings = field(default_factory=Timings)
 
     hits: int = 0
     misses: int = 0
@@ -240,6 +243,7 @@ class Reviewer:
                 keys[path] = key
         if not keys:
             return 0
+        started = time.perf_counter()
         results = await run_ruff_batch(
             self.settings.ruff,
             {path: texts[path] for path in keys},
@@ -247,6 +251,7 @@ class Reviewer:
             timeout=self.settings.timeout,
             version=versions.ruff,
         )
+        self.timings.record("ruff (batch)", (time.perf_counter() - started) * 1000)
         entries = [
             (keys[path], dump_result(result))
             for path, result in results.items()
@@ -254,6 +259,22 @@ class Reviewer:
         ]
         await asyncio.to_thread(self._put_all, entries, self.generation(versions))
         return len(keys)
+
+    async def may_depend_on(self, path: Path, changed: Path) -> bool:
+        """Whether a change of `changed` can change `path`'s review: it is the file
+        itself, or among the project files its mypy result depends on (by its
+        project's last scan; True when that is unknown or mypy is blocked)."""
+        if path == changed:
+            return True
+        project = await self.project_of(path)
+        if project is None:
+            return False
+        if project.blocked:
+            return True  # a blocking error anywhere shows in every file of the project
+        graph = project.indexer.last_graph
+        if graph is None or path not in graph.files:
+            return True
+        return changed in graph.closure(path)
 
     async def project_of(self, path: Path) -> MypyProject | None:
         """The mypy project-level run that covers `path` (None with mypy off)."""
@@ -384,6 +405,7 @@ class Reviewer:
                 timeout=self.settings.timeout,
                 version=versions.ruff or "",
             )
+            self.timings.record("ruff", result.duration_ms)
             if result.failure is None and plan.ruff_key is not None:
                 await asyncio.to_thread(
                     self.store.put,
@@ -400,7 +422,15 @@ class Reviewer:
         if project is None or versions.mypy is None:
             return ToolResult(Source.MYPY, failure=versions.mypy_failure)
         flight_key = _run_key(project, plan.graph)
-        run = await self._mypy_flight.run(flight_key, lambda: project.run(plan.shadows))
+
+        async def run_project() -> MypyRun:
+            # Wall time: the engine's own duration leaves out waiting for it to start.
+            started = time.perf_counter()
+            run = await project.run(plan.shadows)
+            self.timings.record("mypy", (time.perf_counter() - started) * 1000)
+            return run
+
+        run = await self._mypy_flight.run(flight_key, run_project)
         if run.failure is not None:
             return ToolResult(Source.MYPY, failure=run.failure, version=versions.mypy)
         if not run.blocked:

@@ -51,3 +51,32 @@ def load_metrics(data: bytes | None) -> CodeMetrics | str | None:
         return converter.structure(raw["metrics"], CodeMetrics)
     except (ValueError, TypeError, KeyError, AttributeError, cattrs.BaseValidationError):
         return None
+
+
+def prepare() -> None:
+    """Build the converter's (un)structuring code now, not during the first review
+    after a start (cattrs generates it at first use: about 10 ms)."""
+    from analyzers.findings import (  # noqa: PLC0415 - only needed here
+        Edit,
+        Finding,
+        Fix,
+        Related,
+        Severity,
+        Source,
+        Span,
+        ToolFailure,
+    )
+
+    span = Span(0, 0, 0, 1)
+    finding = Finding(
+        Source.RUFF,
+        "F401",
+        "sample",
+        Severity.WARNING,
+        span,
+        fix=Fix("fix", "safe", (Edit(span, ""),)),
+        related=(Related("x.py", span, "note"),),
+    )
+    sample = ToolResult(Source.RUFF, (finding,), ToolFailure(Source.RUFF, "warning", "w"))
+    load_result(dump_result(sample))
+    load_metrics(dump_metrics(CodeMetrics(1, ())))

@@ -14,6 +14,7 @@ from analyzers.cache.store import MemoryStore, ResultStore, TieredStore
 from analyzers.configs import pyproject_tapps_section
 from analyzers.review import Reviewer
 from analyzers.settings import ReviewSettings, build_settings, merge_layers
+from analyzers.timings import Timings
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,15 @@ def open_store(root: Path, settings: ReviewSettings) -> ResultStore:
     return TieredStore(memory, durable)
 
 
-def make_reviewer(root: Path, settings: ReviewSettings, store: ResultStore) -> Reviewer:
+def make_reviewer(
+    root: Path, settings: ReviewSettings, store: ResultStore, timings: Timings | None = None
+) -> Reviewer:
+    """`timings` (the server's) collects the reviewer's tool durations."""
     mypy_cache = cache_folder(root, settings) / "mypy"
-    return Reviewer(root=root, settings=settings, store=store, mypy_cache_dir=mypy_cache)
+    return Reviewer(
+        root=root,
+        settings=settings,
+        store=store,
+        mypy_cache_dir=mypy_cache,
+        timings=timings if timings is not None else Timings(),
+    )

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Prepare everything and run the on-save benchmark, tapps-lsp side by side with pylsp,
-# per-file mypy and dmypy, then the tapps-lsp soak (500 saves).
+# per-file mypy and dmypy, then the tapps-lsp soak (500 saves), then the whole-folder review
+# (tapps.reviewWorkspace and `tapps-lsp check` next to ruff + mypy, bench/batch.py).
 #
 #   bench/run.sh                       # all columns, 30 files, then the soak
 #   bench/run.sh --servers pylsp --files 5
 #   SOAK=0 bench/run.sh --servers tapps  # no soak
+#   BATCH=0 bench/run.sh                 # no whole-folder review benchmark
 #
 # PYTHON is the project's interpreter (default /tmp/venv/bin/python): rich's runtime
 # dependencies are installed into it, mypy checks with it, and tapps-lsp is looked up
 # next to it. Every argument is passed to bench/onsave.py (see --help there).
 # SOAK=0 skips bench/soak.py; SOAK_SAVES sets its number of saves (default 500).
+# BATCH=0 skips bench/batch.py (whole-folder review next to `ruff check . && mypy rich`).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,5 +37,11 @@ if [[ "${SOAK:-1}" != 0 ]]; then
     echo
     "$PYTHON" "$here/soak.py" --python "$PYTHON" --corpus "$here/.corpus" \
         --saves "${SOAK_SAVES:-500}" || status=$?
+fi
+# 5. The whole-folder review: tapps.reviewWorkspace and `tapps-lsp check` next to ruff + mypy
+#    (bench/results/batch.json). Fresh copies in the temp dir, removed at the end.
+if [[ "${BATCH:-1}" != 0 ]]; then
+    echo
+    "$PYTHON" "$here/batch.py" --python "$PYTHON" --corpus "$here/.corpus" || status=$?
 fi
 exit "$status"

@@ -14,8 +14,10 @@ from server import (
     commands,
     configuration,
     documents,
+    metrics,
     pull,
     review_commands,
+    tasks,
     workspace_pull,
 )
 from server.diagnostics import supports_pull
@@ -68,7 +70,9 @@ def build_server() -> TappsServer:
     pull.register(server)
     commands.register(server)
     review_commands.register(server)
+    tasks.register(server)
     workspace_pull.register(server)
+    metrics.register(server)
     return server
 
 

@@ -1,24 +1,30 @@
-"""`tapps-lsp check PATH...`: the headless review, with the server's engine and cache."""
+"""`tapps-lsp check PATH...`: the headless review, with the server's engine and cache.
+
+The files go through analyzers.batch.BatchReview (one Reviewer per project root). The
+text format streams a line per file as it finishes; the other formats are written once
+every file is done. On a terminal, stderr shows a progress bar meanwhile.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from analyzers.batch import BatchFile, BatchProgress, BatchReview, BatchSummary
 from analyzers.files import python_files
-from analyzers.findings import FileReport, Finding, Severity
+from analyzers.findings import Severity
 from analyzers.review import Reviewer
-from analyzers.score import format_score
-from analyzers.serialize import report_to_json
-from analyzers.text import UndecodableSource, decode_source
+from analyzers.settings import ReviewSettings
 from analyzers.workspace import make_reviewer, open_store, project_root, project_settings
+from server.check_progress import ProgressBar, StageClock, stats_text
+from server.formats import RENDERERS, CheckRun
+from server.formats import text as text_format
+from server.formats.common import display
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -37,15 +43,10 @@ class CheckOptions:
     paths: list[Path]
     output_format: str = "text"
     fail_on: str = "error"
-    concurrency: int = field(default_factory=lambda: os.cpu_count() or 2)
+    # Files at once; None: the `concurrency` setting (0: the CPU count).
+    concurrency: int | None = None
     no_cache: bool = False
-
-
-@dataclass(slots=True)
-class FileOutcome:
-    path: Path
-    report: FileReport | None
-    problem: str | None = None
+    stats: bool = False
 
 
 def run_check(options: CheckOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -53,123 +54,140 @@ def run_check(options: CheckOptions, out: TextIO = sys.stdout, err: TextIO = sys
     if missing:
         err.write("".join(f"tapps-lsp: no such file or folder: {p}\n" for p in missing))
         return EXIT_ERROR
-    return asyncio.run(_check(options, out, err))
+    try:
+        return asyncio.run(_check(options, out, err))
+    except BrokenPipeError:
+        # The reader went away (`check . | head`): say nothing more, on a closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
+        return EXIT_ERROR
+
+
+@dataclass(slots=True)
+class _Folders:
+    """Settings and a Reviewer per project root, made when first needed."""
+
+    options: CheckOptions
+    settings: dict[Path, ReviewSettings] = field(default_factory=dict)
+    reviewers: dict[Path, Reviewer] = field(default_factory=dict)
+
+    def settings_of(self, root: Path) -> ReviewSettings:
+        if root not in self.settings:
+            # A one-shot check gains nothing from warming the fine-grained engine: the CLI
+            # run on mypy's persistent cache is the fast path here.
+            layers: list[dict[str, Any]] = [{"mypy": {"engine": False}}]
+            if self.options.no_cache:
+                layers.append({"cache": {"enabled": False}})
+            self.settings[root], _problems = project_settings(root, *layers)
+        return self.settings[root]
+
+    def reviewer_of(self, path: Path) -> Reviewer:
+        root = project_root(path)
+        if root not in self.reviewers:
+            settings = self.settings_of(root)
+            self.reviewers[root] = make_reviewer(root, settings, open_store(root, settings))
+        return self.reviewers[root]
+
+    async def close(self) -> None:
+        for reviewer in self.reviewers.values():
+            await reviewer.close()
+            reviewer.store.close()
+
+
+def files_to_check(paths: Sequence[Path], folders: _Folders) -> list[Path]:
+    """The Python files under `paths`, without what .gitignore or the `exclude` setting of
+    their project names. Exclude patterns are relative to the project root, also when a
+    folder inside it is given."""
+    found: dict[Path, None] = {}
+    for given in paths:
+        path = given.resolve()
+        root = project_root(path)
+        exclude = folders.settings_of(root).exclude
+        found.update(dict.fromkeys(python_files([path], exclude=exclude, base=root)))
+    return list(found)
+
+
+@dataclass(slots=True)
+class _Display:
+    """What the user sees while the batch runs: streamed lines, the bar, stage times."""
+
+    options: CheckOptions
+    out: TextIO
+    cwd: Path
+    width: int
+    bar: ProgressBar | None
+    clock: StageClock = field(default_factory=StageClock)
+    done: list[BatchFile] = field(default_factory=list)
+
+    def on_file(self, item: BatchFile) -> None:
+        self.done.append(item)
+        if self.options.output_format != "text":
+            return
+        if self.bar is not None and self.out.isatty():
+            self.bar.clear()
+        self.out.write(text_format.file_line(item, display(item.path, self.cwd), self.width))
+        self.out.flush()
+
+    def on_progress(self, progress: BatchProgress) -> None:
+        self.clock.update(progress)
+        if self.bar is not None:
+            self.bar.update(progress)
+
+    def in_order(self, files: Sequence[Path]) -> list[BatchFile]:
+        """The outcomes in the order the files were asked for, not as they finished."""
+        order = {path: index for index, path in enumerate(files)}
+        return sorted(self.done, key=lambda item: order.get(item.path, len(order)))
 
 
 async def _check(options: CheckOptions, out: TextIO, err: TextIO) -> int:
-    files = list(python_files(options.paths))
-    progress = _Progress(len(files), err) if err.isatty() else None
-    reviewers: dict[Path, Reviewer] = {}
-    semaphore = asyncio.Semaphore(max(1, options.concurrency))
-
-    async def review_one(path: Path) -> FileOutcome:
-        async with semaphore:
-            outcome = await _review_file(path, reviewers, options)
-        if progress is not None:
-            progress.advance(path)
-        return outcome
-
-    try:
-        outcomes = await asyncio.gather(*(review_one(path) for path in files))
-    finally:
-        for reviewer in reviewers.values():
-            await reviewer.close()
-            reviewer.store.close()
-    if progress is not None:
-        progress.finish()
     cwd = Path.cwd()
-    if options.output_format == "json":
-        out.write(json.dumps([_json(o, cwd) for o in outcomes], indent=2) + "\n")
-    else:
-        _write_text(outcomes, cwd, out)
-    return _exit_code(outcomes, FAIL_ON.get(options.fail_on))
-
-
-async def _review_file(
-    path: Path, reviewers: dict[Path, Reviewer], options: CheckOptions
-) -> FileOutcome:
-    root = project_root(path)
-    reviewer = reviewers.get(root)
-    if reviewer is None:
-        # A one-shot check gains nothing from warming the fine-grained engine: the CLI
-        # run on mypy's persistent cache is the fast path here.
-        layers: list[dict[str, Any]] = [{"mypy": {"engine": False}}]
-        if options.no_cache:
-            layers.append({"cache": {"enabled": False}})
-        settings, _problems = project_settings(root, *layers)
-        reviewer = reviewers[root] = make_reviewer(root, settings, open_store(root, settings))
+    folders = _Folders(options)
     try:
-        data = path.read_bytes()
-        if len(data) > reviewer.settings.max_file_size:
-            return FileOutcome(
-                path,
-                None,
-                f"skipped: larger than {reviewer.settings.max_file_size}"
-                " bytes (setting maxFileSize)",
-            )
-        text = decode_source(data)
-    except (OSError, UndecodableSource) as exc:
-        return FileOutcome(path, None, f"skipped: {exc}")
-    reports = [report async for report in reviewer.review(path, text)]
-    return FileOutcome(path, reports[-1])
+        files = files_to_check(options.paths, folders)
+        planned = [(folders.reviewer_of(path), path) for path in files]
+        width = max((len(display(path, cwd)) for path in files), default=0)
+        shown = _Display(options, out, cwd, width, ProgressBar(err) if err.isatty() else None)
+        summary = await _review(planned, options, shown)
+    finally:
+        await folders.close()
+    thresholds = {path: reviewer.settings.score_threshold for reviewer, path in planned}
+    run = CheckRun(shown.in_order(files), summary, cwd, thresholds)
+    _write(run, options, out)
+    if options.stats:
+        err.write(stats_text(summary, shown.clock.durations(summary.duration_ms / 1000)))
+    return exit_code(run.files, FAIL_ON.get(options.fail_on))
 
 
-def _display(path: Path, cwd: Path) -> str:
+async def _review(
+    planned: list[tuple[Reviewer, Path]], options: CheckOptions, shown: _Display
+) -> BatchSummary:
+    concurrency = options.concurrency or max(
+        (reviewer.settings.workers for reviewer, _ in planned), default=1
+    )
+    batch = BatchReview(
+        planned, concurrency, on_file=shown.on_file, on_progress=shown.on_progress, tick_s=0.1
+    )
     try:
-        return str(path.relative_to(cwd))
-    except ValueError:
-        return str(path)
+        return await batch.run()
+    finally:
+        if shown.bar is not None:
+            shown.bar.clear()
 
 
-def _counts(findings: Sequence[Finding]) -> tuple[int, int]:
-    errors = sum(1 for f in findings if f.severity == Severity.ERROR)
-    return errors, len(findings) - errors
-
-
-def _write_text(outcomes: Sequence[FileOutcome], cwd: Path, out: TextIO) -> None:
-    width = max((len(_display(o.path, cwd)) for o in outcomes), default=0)
-    for outcome in outcomes:
-        name = _display(outcome.path, cwd).ljust(width)
-        if outcome.report is None:
-            out.write(f"{name}  -  {outcome.problem}\n")
-            continue
-        score = outcome.report.score
-        total = "-" if score is None or score.total is None else str(score.total)
-        errors, warnings = _counts(outcome.report.findings)
-        out.write(f"{name}  {total:>3}  {errors} errors/{warnings} warnings\n")
-    for outcome in outcomes:
-        if outcome.report is None:
-            continue
-        name = _display(outcome.path, cwd)
-        for finding in sorted(
-            outcome.report.findings, key=lambda f: (f.span.start_line, f.span.start_col)
-        ):
-            out.write(
-                f"{name}:{finding.span.start_line + 1}:{finding.span.start_col + 1}: "
-                f"{finding.code or '-'} {_one_line(finding.message)} [{finding.source.value}]\n"
-            )
-        for failure in outcome.report.failures:
-            out.write(f"{name}: tool problem: {_one_line(failure.message)}\n")
-        score = outcome.report.score
-        if score is not None and score.total is None:
-            out.write(f"{name}: {format_score(score)}\n")
-
-
-def _one_line(message: str) -> str:
-    return " ".join(message.split())
-
-
-def _json(outcome: FileOutcome, cwd: Path) -> dict[str, object]:
-    data: dict[str, object] = {"path": _display(outcome.path, cwd)}
-    if outcome.report is None:
-        data["problem"] = outcome.problem
+def _write(run: CheckRun, options: CheckOptions, out: TextIO) -> None:
+    if options.output_format == "text":
+        out.write(text_format.details(run))
+        out.write(text_format.summary_line(run.summary))
     else:
-        data["report"] = report_to_json(outcome.report)
-    return data
+        out.write(RENDERERS[options.output_format](run))
+    out.flush()
 
 
-def _exit_code(outcomes: Sequence[FileOutcome], threshold: Severity | None) -> int:
+def exit_code(outcomes: Sequence[BatchFile], threshold: Severity | None) -> int:
+    """2 when a tool could not run (or a file could not be reviewed), else 1 when a
+    finding is at least `threshold`, else 0."""
     for outcome in outcomes:
+        if outcome.failed:
+            return EXIT_ERROR
         if outcome.report and any(f.kind != "warning" for f in outcome.report.failures):
             return EXIT_ERROR
     if threshold is None:
@@ -180,26 +198,13 @@ def _exit_code(outcomes: Sequence[FileOutcome], threshold: Severity | None) -> i
     return EXIT_CLEAN
 
 
-class _Progress:
-    """A one-line progress bar with an ETA, for terminals only."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = total
-        self.done = 0
-        self.stream = stream
-        self.started = time.monotonic()
-
-    def advance(self, path: Path) -> None:
-        self.done += 1
-        elapsed = time.monotonic() - self.started
-        remaining = elapsed / self.done * (self.total - self.done)
-        filled = int(30 * self.done / max(self.total, 1))
-        bar = "#" * filled + "." * (30 - filled)
-        self.stream.write(
-            f"\r[{bar}] {self.done}/{self.total} ~{remaining:.0f}s left {path.name[:30]:<30}"
-        )
-        self.stream.flush()
-
-    def finish(self) -> None:
-        self.stream.write("\r" + " " * 90 + "\r")
-        self.stream.flush()
+__all__ = [
+    "EXIT_CLEAN",
+    "EXIT_ERROR",
+    "EXIT_FINDINGS",
+    "FAIL_ON",
+    "CheckOptions",
+    "exit_code",
+    "files_to_check",
+    "run_check",
+]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from server.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
+from server.formats import FORMATS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,7 +22,13 @@ def _parser() -> argparse.ArgumentParser:
     _serve_options(serve)
     check = commands.add_parser("check", help="review files or folders and print findings")
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    check.add_argument("--format", dest="output_format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--format",
+        dest="output_format",
+        choices=FORMATS,
+        default="text",
+        help="text (streamed, the default), json, markdown, html or sarif (SARIF 2.1.0)",
+    )
     check.add_argument(
         "--fail-on",
         choices=(*FAIL_ON, "none"),
@@ -30,6 +37,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--jobs", type=int, default=None, help="files reviewed at once")
     check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    check.add_argument(
+        "--stats", action="store_true", help="print cache hits/misses and timings to stderr"
+    )
     return parser
 
 
@@ -56,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             output_format=args.output_format,
             fail_on=args.fail_on,
             no_cache=args.no_cache,
+            stats=args.stats,
         )
         if args.jobs:
             options.concurrency = args.jobs

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.capabilities import get_capability
 
+from analyzers import serialize
 from analyzers.configs import WATCHED_CONFIG_NAMES
 from server.diagnostics import schedule_review, uri_to_path
 
@@ -45,6 +46,7 @@ def register(server: TappsServer) -> None:
 
 
 def initialize(ls: TappsServer, params: types.InitializeParams) -> None:
+    serialize.prepare()
     ls.session.global_settings = _section(params.initialization_options)
     if params.client_info is not None:
         ls.client_name = f"{params.client_info.name} {params.client_info.version or ''}".strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,6 +74,7 @@ async def review_and_publish(
     quiet: bool = False,
 ) -> None:
     """Review and publish; `quiet` (a refresh) publishes only what differs from before."""
+    started = time.perf_counter()
     path = uri_to_path(uri)
     if path is None:
         return
@@ -114,6 +116,9 @@ async def review_and_publish(
             )
             if report.complete and refresh_others:
                 ls.session.spawn(refresh_other_documents(ls, uri, folder))
+        # From scheduled to the complete result (for tapps.metrics).
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        ls.session.review_timings.record("refresh" if quiet else "review", elapsed_ms)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # the server keeps serving whatever one review does
@@ -132,7 +137,8 @@ async def refresh_other_documents(ls: TappsServer, reviewed_uri: str, folder: Fo
     of the folder whose result id would now differ. Most of these are cache hits.
     Documents with unsaved edits wait for their own save."""
     reviewer = folder.reviewer
-    if reviewer is None:
+    saved = uri_to_path(reviewed_uri)
+    if reviewer is None or saved is None:
         return
     await reviewer.settled()
     for uri, document in list(ls.workspace.text_documents.items()):
@@ -142,19 +148,24 @@ async def refresh_other_documents(ls: TappsServer, reviewed_uri: str, folder: Fo
             continue
         if ls.session.folder_for(path) is not folder or state.report_text != document.source:
             continue
-        if await _outdated(reviewer, path, document.source, state):
+        if await _outdated(reviewer, path, saved, document.source, state):
             schedule_review(ls, uri, document.source, document.version, refresh=True)
 
 
-async def _outdated(reviewer: Reviewer, path: Path, text: str, state: DocumentState) -> bool:
+async def _outdated(
+    reviewer: Reviewer, path: Path, saved: Path, text: str, state: DocumentState
+) -> bool:
     """Whether what the document shows may no longer be what a review would say: a
     review already running may have started before the save; a blocked result holds
-    whatever file blocked mypy, even one this file does not import; otherwise its key."""
+    whatever file blocked mypy, even one this file does not import; a file that does
+    not depend on the saved one keeps its result; otherwise its key decides."""
     if state.task is not None and not state.task.done():
         return True
     report = state.report
     if report is None or any(f.code == "blocked" for f in report.findings):
         return True
+    if not await reviewer.may_depend_on(path, saved):
+        return False
     return await reviewer.result_id_now(path, text) != report.result_id
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
 from collections.abc import Generator
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from lsprotocol import types
 from pygls.protocol import LanguageServerProtocol, lsp_method
@@ -16,10 +17,49 @@ EXECUTE_PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = cont
 )
 
 
+class RequestObserver(Protocol):
+    """Told of every request from the client, by name (see `request_name`)."""
+
+    def request_started(self, name: str) -> None: ...
+
+    def request_finished(self, name: str, ms: float) -> None: ...
+
+
 class TappsProtocol(LanguageServerProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._command_tasks: dict[Any, asyncio.Task[Any]] = {}
+        self.observer: RequestObserver | None = None
+        self._request_clock: dict[Any, tuple[str, float]] = {}
+
+    def request_name(self, method: str, params: Any) -> str:
+        """The method, with the command for `workspace/executeCommand`; names we do not
+        serve are folded into one, so a client cannot grow the set of names."""
+        if method == types.WORKSPACE_EXECUTE_COMMAND:
+            command = getattr(params, "command", None)
+            known = isinstance(command, str) and command in self.fm.commands
+            return f"{method}:{command if known else '(unknown)'}"
+        if method in self.fm.builtin_features or method in self.fm.features:
+            return method
+        return "(unknown method)"
+
+    def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
+        """Time every request from its arrival to its response being sent."""
+        observer = self.observer
+        if observer is not None:
+            name = self.request_name(method_name, params)
+            self._request_clock[msg_id] = (name, time.perf_counter())
+            observer.request_started(name)
+        super()._handle_request(msg_id, method_name, params)
+
+    def _send_response(self, msg_id: Any, result: Any = None, error: Any = None) -> None:
+        try:
+            super()._send_response(msg_id, result, error)
+        finally:
+            timed = self._request_clock.pop(msg_id, None)
+            if timed is not None and self.observer is not None:
+                name, started = timed
+                self.observer.request_finished(name, (time.perf_counter() - started) * 1000)
 
     def track_current_task(self) -> None:
         """Let `$/cancelRequest` cancel the running command. pygls 2.1.1 answers the

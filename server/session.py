@@ -13,6 +13,7 @@ from analyzers.cache.store import ResultStore
 from analyzers.findings import FileReport
 from analyzers.review import Reviewer
 from analyzers.settings import ReviewSettings
+from analyzers.timings import Timings
 from analyzers.workspace import (
     make_reviewer,
     open_store,
@@ -35,6 +36,8 @@ class Folder:
     problems: list[str] = field(default_factory=list)
     store: ResultStore | None = None
     reviewer: Reviewer | None = None
+    # Where its reviewers record their tool runs (the server's, shared by every folder).
+    timings: Timings | None = None
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
 
     def configure(self, global_settings: Mapping[str, Any] | None) -> bool:
@@ -55,12 +58,14 @@ class Folder:
             if self.store is not None:
                 self.store.close()
             self.store = open_store(self.root, settings)
-        self._replace_reviewer(make_reviewer(self.root, settings, self.store))
+        self._replace_reviewer(make_reviewer(self.root, settings, self.store, self.timings))
 
     def forget_projects(self) -> None:
         """Config files changed: mypy roots, targets and engines must be found again."""
         if self.reviewer is not None and self.store is not None:
-            self._replace_reviewer(make_reviewer(self.root, self.settings, self.store))
+            self._replace_reviewer(
+                make_reviewer(self.root, self.settings, self.store, self.timings)
+            )
 
     def _replace_reviewer(self, reviewer: Reviewer) -> None:
         old, self.reviewer = self.reviewer, reviewer
@@ -114,6 +119,9 @@ class Session:
     # Batch results of files that are not open (values: server.batch_publish.WorkspaceReport).
     workspace_reports: dict[str, Any] = field(default_factory=dict)
     refresh_pending: bool = False
+    # Durations (ms) of tool runs ("ruff", "mypy", ...) and of open-document reviews.
+    tool_timings: Timings = field(default_factory=Timings)
+    review_timings: Timings = field(default_factory=Timings)
     _workspace_event: asyncio.Event = field(default_factory=asyncio.Event)
 
     def workspace_changed(self) -> None:
@@ -127,7 +135,7 @@ class Session:
     def add_folder(self, root: Path) -> Folder:
         folder = self.folders.get(root)
         if folder is None:
-            folder = self.folders[root] = Folder(root)
+            folder = self.folders[root] = Folder(root, timings=self.tool_timings)
             folder.configure(self.global_settings)
         return folder
 
@@ -150,7 +158,9 @@ class Session:
         loose = self.loose.get(root)
         if loose is None:
             cache = {"cache": {"dir": str(user_cache_folder(root))}}
-            loose = self.loose[root] = Folder(root, pinned_settings=cache)
+            loose = self.loose[root] = Folder(
+                root, pinned_settings=cache, timings=self.tool_timings
+            )
             loose.configure(self.global_settings)
         return loose
 

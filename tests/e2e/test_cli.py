@@ -33,6 +33,11 @@ def test_text_output_lists_files_then_findings(basic_project: Path) -> None:
     }
     assert summary["app/b.py"] == ["100", "0", "errors/0", "warnings"]
     assert "app/lint.py:1:8: F401 `os` imported but unused [ruff]" in lines
+    # The file lines come first (as files finish), the findings by file, then the totals.
+    assert all("errors/" in line for line in lines[:6])
+    findings = [line.split(":")[0] for line in lines[6:-1]]
+    assert findings == sorted(findings)
+    assert lines[-1].startswith("6 files, 6 findings (3 errors, 3 warnings), mean score 94.8, ")
     assert any(
         line.startswith("app/typeerr.py:1:14: assignment Incompatible types")
         and line.endswith("[mypy]")
@@ -52,9 +57,12 @@ def test_exit_codes_follow_fail_on(basic_project: Path) -> None:
 def test_json_output_and_the_cache_on_a_second_run(basic_project: Path) -> None:
     first = json.loads(run_check("app/typeerr.py", "--format", "json", cwd=basic_project).stdout)
     second = json.loads(run_check("app/typeerr.py", "--format", "json", cwd=basic_project).stdout)
-    [report] = [entry["report"] for entry in first]
-    [cached] = [entry["report"] for entry in second]
+    [report] = [entry["report"] for entry in first["files"]]
+    [cached] = [entry["report"] for entry in second["files"]]
     assert report["mypy"]["cached"] is False and cached["mypy"]["cached"] is True
+    assert first["summary"]["cache"] == {"hits": 0, "misses": 1, "hitRate": 0.0}
+    assert second["summary"]["cache"] == {"hits": 1, "misses": 0, "hitRate": 1.0}
+    assert second["summary"]["worstFiles"] == [{"path": "app/typeerr.py", "score": 91}]
     assert cached["mypy"]["findings"] == report["mypy"]["findings"]
     assert report["score"]["total"] == cached["score"]["total"] < 100
     assert (basic_project / ".tapps_cache" / ".gitignore").read_text().strip() == "*"

