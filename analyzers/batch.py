@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.findings import FileReport
-from analyzers.review import Reviewer
+from analyzers.review import Reviewer, Snapshot
 from analyzers.text import UndecodableSource, decode_source
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,7 @@ class BatchReview:
     _stage_started: float = field(default_factory=time.perf_counter)
     _done_before_stage: int = 0
     _current: Path | None = None
+    _snapshots: dict[int, Snapshot] = field(default_factory=dict)
 
     async def run(self) -> BatchSummary:
         """Review every file; on cancellation the summary says so, with what was done."""
@@ -209,7 +210,7 @@ class BatchReview:
     ) -> bool:
         """Finishes the file from stored results; False when a tool must run."""
         try:
-            report = await reviewer.review_cached(path, text[0])
+            report = await reviewer.review_cached(path, text[0], self._snapshot(reviewer, text))
         except Exception as exc:  # one file's failure never ends the batch
             log.exception("reviewing %s from the cache failed", path)
             self._finish(BatchFile(path, None, f"not reviewed: {exc}", failed=True), hit=False)
@@ -241,13 +242,21 @@ class BatchReview:
 
     async def _review(self, reviewer: Reviewer, path: Path, text: tuple[str, int | None]) -> bool:
         try:
-            reports = [report async for report in reviewer.review(path, text[0])]
+            snapshot = self._snapshot(reviewer, text)
+            reports = [report async for report in reviewer.review(path, text[0], snapshot)]
         except Exception as exc:  # one file's failure never ends the batch
             log.exception("reviewing %s failed", path)
             self._finish(BatchFile(path, None, f"not reviewed: {exc}", failed=True), hit=False)
             return True
         self._finish(BatchFile(path, reports[-1], text=text[0], version=text[1]), hit=False)
         return True
+
+    def _snapshot(self, reviewer: Reviewer, text: tuple[str, int | None]) -> Snapshot | None:
+        """One scan per project for the files read from disk; an open document's text
+        may differ from the disk, so its review plans on its own."""
+        if text[1] is not None:
+            return None
+        return self._snapshots.setdefault(id(reviewer), {})
 
     async def _bounded(
         self,
@@ -295,7 +304,8 @@ class BatchReview:
         eta = None
         if self._done == total:
             eta = 0.0
-        elif done_in_stage > 0:
+        elif done_in_stage > 0 and not self._stage.startswith("mypy"):
+            # In a mypy stage one review runs the whole project: no rate to go by.
             eta = (now - self._stage_started) / done_in_stage * (total - self._done)
         elapsed = now - self._started
         self.on_progress(BatchProgress(self._done, total, self._stage, self._current, elapsed, eta))

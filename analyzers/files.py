@@ -72,6 +72,11 @@ def discover(
         between = [p for p in folder.parents if p == git_root or git_root in p.parents]
         for parent in reversed(between):
             rules += [_Ignore(parent, spec) for spec in _gitignore(parent)]
+        # A folder opened on its own inside an ignored one (a vendored or generated
+        # tree) is reviewed as a project of its own, not found empty.
+        inner = [folder, *(p for p in folder.parents if git_root in p.parents)]
+        if any(_ignored(p, True, None, rules) for p in inner):
+            rules = []
     yield from _walk(folder, folder, excluded, rules, keep)
 
 

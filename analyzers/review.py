@@ -62,6 +62,11 @@ _METRICS_MEMO_SIZE = 512
 _LAST_KNOWN = "lastmypy:v1:"
 
 
+# Projects scanned once for a batch of files read from disk together (by project root):
+# their keys then agree with each other, and planning each file costs no scan.
+Snapshot = dict[Path, ProjectGraph]
+
+
 @dataclass(frozen=True, slots=True)
 class ToolVersions:
     ruff: str | None
@@ -166,7 +171,11 @@ class Reviewer:
     def generation(self, versions: ToolVersions) -> str:
         return f"ruff={versions.ruff};mypy={versions.mypy};formula={FORMULA_VERSION}"
 
-    async def review(self, path: Path, text: str) -> AsyncIterator[FileReport]:
+    async def review(
+        self, path: Path, text: str, snapshot: Snapshot | None = None
+    ) -> AsyncIterator[FileReport]:
+        """`snapshot`: for many files read from disk at once, each project scanned once
+        (see Snapshot); `text` must then be the file's content on disk."""
         started = time.perf_counter()
         versions = await self.versions()
         plan = self._plan_ruff(path, text, versions)
@@ -175,7 +184,7 @@ class Reviewer:
         ruff_task = None
         if self.settings.ruff.enabled and ruff_hit is None:
             ruff_task = asyncio.ensure_future(self._run_ruff(plan, versions))
-        planning = asyncio.ensure_future(self._plan_mypy(plan, versions))
+        planning = asyncio.ensure_future(self._plan_mypy(plan, versions, snapshot))
         mypy_task = None
         partial_sent = False
         try:
@@ -209,7 +218,9 @@ class Reviewer:
                 if task is not None and not task.done():
                     task.cancel()
 
-    async def review_cached(self, path: Path, text: str) -> FileReport | None:
+    async def review_cached(
+        self, path: Path, text: str, snapshot: Snapshot | None = None
+    ) -> FileReport | None:
         """The complete report if every part of it is stored already; None (and no tool
         run) otherwise."""
         versions = await self.versions()
@@ -219,7 +230,7 @@ class Reviewer:
             ruff_hit = self._cached(plan.ruff_key)
             if ruff_hit is None:
                 return None
-        await self._plan_mypy(plan, versions)
+        await self._plan_mypy(plan, versions, snapshot)
         mypy_hit = None
         if self.settings.mypy.enabled:
             mypy_hit = self._shown_from_cache(plan, self._cached(plan.mypy_key))
@@ -324,15 +335,23 @@ class Reviewer:
             ruff_key = self._ruff_key(path, digest, versions.ruff)
         return _Plan(path, text, digest, ruff_key)
 
-    async def _plan_mypy(self, plan: _Plan, versions: ToolVersions) -> None:
+    async def _plan_mypy(
+        self, plan: _Plan, versions: ToolVersions, snapshot: Snapshot | None = None
+    ) -> None:
         if not self.settings.mypy.enabled or versions.mypy is None:
             return
         plan.project = self._project_for(plan.path)
         plan.project.warm()
-        if _disk_text(plan.path) != plan.text:
-            plan.shadows[plan.path] = plan.text
-        plan.project.indexer.distrust(plan.path)
-        plan.graph = await asyncio.to_thread(plan.project.indexer.scan, plan.shadows)
+        if snapshot is not None:
+            plan.graph = snapshot.get(plan.project.root)
+            if plan.graph is None:
+                plan.graph = await asyncio.to_thread(plan.project.indexer.scan, {})
+                snapshot[plan.project.root] = plan.graph
+        else:
+            if _disk_text(plan.path) != plan.text:
+                plan.shadows[plan.path] = plan.text
+            plan.project.indexer.distrust(plan.path)
+            plan.graph = await asyncio.to_thread(plan.project.indexer.scan, plan.shadows)
         plan.mypy_key = await self._mypy_key(plan.project, plan.path, plan.graph, versions.mypy)
         plan.blocked = plan.project.blocked_view(plan.path, plan.graph, ()) is not None
 
@@ -489,9 +508,10 @@ class Reviewer:
     ) -> FileReport:
         """The complete report when `metrics` are given, else ruff's partial one."""
         complete = metrics is not None
+        # The score counts what the tools found; `severity` only changes how it is shown.
+        score = self._score(metrics, ruff, mypy) if metrics is not None else None
         ruff = self._with_overrides(ruff)
         mypy = self._with_overrides(mypy)
-        score = self._score(metrics, ruff, mypy) if metrics is not None else None
         return FileReport(
             path=str(plan.path),
             content_hash=plan.digest,

@@ -8,7 +8,6 @@ refresh to a pulling client.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,12 +15,10 @@ from lsprotocol import types
 
 from analyzers.batch import BatchFile
 from analyzers.findings import FileReport
-from server.diagnostics import deliver, diagnostics_for, refresh_diagnostics, with_notice
+from server.diagnostics import deliver, diagnostics_for, refresh_soon, with_notice
 
 if TYPE_CHECKING:
     from server.app import TappsServer
-
-REFRESH_INTERVAL_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,26 +50,10 @@ def publish_batch_file(ls: TappsServer, item: BatchFile) -> None:
     ls.session.workspace_reports[uri] = WorkspaceReport(report, item.text)
     ls.session.workspace_changed()
     if ls.pull_mode:
-        _refresh_soon(ls)
+        refresh_soon(ls)
         return
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(
             uri=uri, diagnostics=diagnostics_for(ls, report, item.text, threshold)
         )
     )
-
-
-def _refresh_soon(ls: TappsServer) -> None:
-    """At most one `workspace/diagnostic/refresh` per interval, however many files finish."""
-    if not ls.can_refresh or ls.session.refresh_pending:
-        return
-    ls.session.refresh_pending = True
-
-    async def later() -> None:
-        try:
-            await asyncio.sleep(REFRESH_INTERVAL_S)
-        finally:
-            ls.session.refresh_pending = False
-        await refresh_diagnostics(ls)
-
-    ls.session.spawn(later())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pygls.capabilities import get_capability
 
@@ -20,9 +20,11 @@ PRINT_DEBUG_INFORMATION = "tapps.printDebugInformation"
 
 
 def register(server: TappsServer) -> None:
+    # pygls resolves a command handler's annotations at each call: `ls` must not name a
+    # class imported only for type checking.
     @server.command(PRINT_DEBUG_INFORMATION)
-    async def print_debug_information(ls: TappsServer, *args: Any) -> dict[str, Any]:
-        return await debug_information(ls)
+    async def print_debug_information(ls: Any, *args: Any) -> dict[str, Any]:
+        return await debug_information(cast("TappsServer", ls))
 
 
 async def debug_information(ls: TappsServer) -> dict[str, Any]:

@@ -68,9 +68,12 @@ async def did_change_configuration(
     ls: TappsServer, params: types.DidChangeConfigurationParams
 ) -> None:
     pushed = params.settings
-    if isinstance(pushed, Mapping) and isinstance(pushed.get(SECTION), Mapping):
+    asks = get_capability(ls.client_capabilities, "workspace.configuration", False)
+    if isinstance(pushed, Mapping) and (isinstance(pushed.get(SECTION), Mapping) or not asks):
+        # Settings under "tapps", or (from a client we cannot ask) flat, as in
+        # initializationOptions.
         for folder in ls.session.all_folders():
-            folder.editor_settings = dict(pushed[SECTION])
+            folder.editor_settings = _section(pushed)
         _reconfigure(ls, ls.session.all_folders())
     else:
         await pull_configuration(ls)

@@ -128,8 +128,18 @@ def score_diagnostic(
         severity=types.DiagnosticSeverity.Warning if low else types.DiagnosticSeverity.Information,
         code=SCORE_CODE,
         source=SCORE_SOURCE,
-        data={"score": asdict(score)},
+        data={"score": score_json(score)},
     )
+
+
+def score_json(score: ScoreBreakdown) -> dict[str, object]:
+    """The breakdown with camelCase keys, as every other JSON we send."""
+    return {_camel(key): value for key, value in asdict(score).items()}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def report_diagnostics(

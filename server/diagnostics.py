@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
-from pygls.capabilities import get_capability
 from pygls.uris import to_fs_path
 
 from analyzers.findings import (
@@ -29,6 +28,7 @@ from analyzers.findings import (
 from analyzers.review import Reviewer
 from analyzers.text import UndecodableSource, decode_source, split_lines
 from server.convert import PositionMapper, report_diagnostics
+from server.protocol import client_pulls
 from server.session import DocumentState, Folder
 
 if TYPE_CHECKING:
@@ -235,13 +235,42 @@ def deliver(
     if report.complete:
         ls.session.workspace_changed()
     if ls.pull_mode:
-        if report.complete and ls.can_refresh:
-            ls.session.spawn(refresh_diagnostics(ls))
+        if report.complete:
+            refresh_soon(ls)
         return
     diagnostics = diagnostics_for(ls, report, text, threshold)
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=version)
     )
+
+
+REFRESH_WINDOW_S = 0.1
+
+
+def refresh_soon(ls: TappsServer) -> None:
+    """Ask the client to pull again: the first request at once, any more within the next
+    100 ms folded into one at its end (every pull re-pulls every open document)."""
+    session = ls.session
+    if not ls.can_refresh:
+        return
+    if session.refresh_pending:
+        session.refresh_again = True
+        return
+    session.refresh_pending = True
+    session.spawn(_refresh_window(ls))
+
+
+async def _refresh_window(ls: TappsServer) -> None:
+    session = ls.session
+    try:
+        while True:
+            session.refresh_again = False
+            session.spawn(refresh_diagnostics(ls))
+            await asyncio.sleep(REFRESH_WINDOW_S)
+            if not session.refresh_again:
+                return
+    finally:
+        session.refresh_pending = False
 
 
 async def refresh_diagnostics(ls: TappsServer) -> None:
@@ -295,4 +324,4 @@ async def pull_report(ls: TappsServer, uri: str) -> tuple[FileReport, str]:
 
 
 def supports_pull(ls: TappsServer) -> bool:
-    return get_capability(ls.client_capabilities, "text_document.diagnostic", None) is not None
+    return client_pulls(ls.client_capabilities)

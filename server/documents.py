@@ -18,12 +18,13 @@ def register(server: TappsServer) -> None:
         document = params.text_document
         schedule_review(ls, document.uri, document.text, document.version)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=True))
+    # The text saved is the synced document's: a save's own `text` is not asked for, and
+    # ignored (ALE 3.3 sends it with literal `\n` between lines).
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(ls: TappsServer, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
         document = ls.workspace.get_text_document(uri)
-        text = params.text if params.text is not None else document.source
-        schedule_review(ls, uri, text, document.version, saved=True)
+        schedule_review(ls, uri, document.source, document.version, saved=True)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: TappsServer, params: types.DidCloseTextDocumentParams) -> None:

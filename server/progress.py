@@ -6,7 +6,7 @@
 - Nothing at all is sent for work that ends within `delay_s`: a cached answer must not
   flash a progress bar.
 - One `begin` (cancellable, 0 %), then `report`s with a percentage that never goes
-  down, at most `1 / min_interval_s` a second and at least every `keepalive_s` while
+  down, at most 10 a second and at least every `KEEPALIVE_S` while
   the work goes on, whatever the caller's pace; always an `end`.
 - A client's `window/workDoneProgress/cancel` calls `on_cancel`.
 """
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 DELAY_S = 0.3
 MIN_INTERVAL_S = 0.1
-KEEPALIVE_S = 0.4
+KEEPALIVE_S = 0.3
 
 
 class WorkProgress:

@@ -105,6 +105,14 @@ class TappsProtocol(LanguageServerProtocol):
         EXECUTE_PARAMS.set(params)
         return (yield from super().lsp_workspace__execute_command(params))
 
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, Any]:
+        """Offer pull diagnostics only to clients we serve by pull (see supports_pull)."""
+        result = yield from super().lsp_initialize(params)
+        if not client_pulls(params.capabilities):
+            self.server_capabilities.diagnostic_provider = None
+        return result
+
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args: Any) -> Generator[Any, Any, None]:
         """pygls 2.1.1 iterates the live futures dict here, which raises when a command
@@ -117,3 +125,19 @@ class TappsProtocol(LanguageServerProtocol):
                 future.cancel()
         self._shutdown = True
         return None
+
+
+def client_pulls(capabilities: types.ClientCapabilities) -> bool:
+    """Pull only for a client that can also be asked to pull again: results arrive after
+    a save (or for other files after a dependency changed) without the client changing
+    anything, and a client that cannot be told would never see them (Neovim 0.11 by
+    default). Every other client gets push, and is not offered a diagnostic provider."""
+    document = capabilities.text_document
+    workspace = capabilities.workspace
+    return (
+        document is not None
+        and document.diagnostic is not None
+        and workspace is not None
+        and workspace.diagnostics is not None
+        and workspace.diagnostics.refresh_support is True
+    )

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from analyzers.batch import BatchProgress, BatchReview, BatchSummary
 from analyzers.files import discover
 from analyzers.review import Reviewer
-from analyzers.serialize import report_to_json
 from analyzers.workspace import cache_folder
 from server.arguments import Arguments, invalid, workspace_path
 from server.batch_publish import publish_batch_file
+from server.convert import score_json
 from server.diagnostics import uri_to_path
 from server.progress import WorkProgress
 from server.protocol import EXECUTE_PARAMS
@@ -219,7 +219,7 @@ async def score_file(context: CommandContext) -> dict[str, Any]:
     return {
         "uri": path.as_uri(),
         "version": opened[1] if opened else None,
-        "score": report_to_json(report).get("score"),
+        "score": score_json(report.score) if report.score is not None else None,
         "findings": [_finding_json(finding) for finding in report.findings],
         "failures": [failure.message for failure in report.failures],
         "resultId": report.result_id,

@@ -118,7 +118,9 @@ class Session:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Batch results of files that are not open (values: server.batch_publish.WorkspaceReport).
     workspace_reports: dict[str, Any] = field(default_factory=dict)
+    # A workspace/diagnostic/refresh was sent within the last window; another is due.
     refresh_pending: bool = False
+    refresh_again: bool = False
     # Durations (ms) of tool runs ("ruff", "mypy", ...) and of open-document reviews.
     tool_timings: Timings = field(default_factory=Timings)
     review_timings: Timings = field(default_factory=Timings)

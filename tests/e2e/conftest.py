@@ -37,13 +37,17 @@ PUSH_CAPABILITIES = types.ClientCapabilities(
 )
 
 
-def pull_capabilities() -> types.ClientCapabilities:
+def pull_capabilities(*, refresh: bool = True) -> types.ClientCapabilities:
+    """A client that pulls diagnostics; the server pulls only with refresh support."""
     return types.ClientCapabilities(
         text_document=types.TextDocumentClientCapabilities(
             diagnostic=types.DiagnosticClientCapabilities(related_document_support=False),
             synchronization=types.TextDocumentSyncClientCapabilities(did_save=True),
         ),
-        workspace=types.WorkspaceClientCapabilities(configuration=True),
+        workspace=types.WorkspaceClientCapabilities(
+            configuration=True,
+            diagnostics=types.DiagnosticWorkspaceClientCapabilities(refresh_support=refresh),
+        ),
     )
 
 
@@ -85,6 +89,7 @@ class Session:
     publishes: list[Publish] = field(default_factory=list)
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     versions: dict[str, int] = field(default_factory=dict)
+    initialize_result: types.InitializeResult | None = None
 
     def uri(self, relative: str) -> str:
         return (self.root / relative).as_uri()
@@ -191,7 +196,7 @@ async def start_session(
     client = await config.start()
     session = Session(client, root)
     client.protocol.fm.features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = session.record
-    await client.initialize_session(
+    session.initialize_result = await client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities,
             root_uri=root.as_uri(),

@@ -274,3 +274,66 @@ async def test_a_crashing_mypy_is_reported_and_ruff_still_arrives(
         assert len(crashes) == 1 and crashes[0].type == types.MessageType.Error
     finally:
         await stop_session(session)
+
+
+async def test_severity_overrides_do_not_change_the_score(basic_project: Path) -> None:
+    """`severity` changes how findings are shown, not what the tools found."""
+    totals = []
+    for options in ({}, {"severity": {"mypy:assignment": "hint", "F401": "error"}}):
+        session = await start_session(basic_project, initialization_options=options)
+        try:
+            for name in ("app/typeerr.py", "app/lint.py"):
+                mark = session.open(name)
+                publish = await session.wait_complete(name, after=mark)
+                data = publish.by_source("tapps")[0].data
+                assert isinstance(data, dict)
+                totals.append((name, data["score"]["total"]))
+        finally:
+            await stop_session(session)
+    assert totals[:2] == totals[2:]
+    assert totals[0][1] < 100 and totals[1][1] < 100
+
+
+async def test_a_save_reviews_the_synced_text_not_the_text_sent_with_it(
+    basic: Session,
+) -> None:
+    """ALE 3.3 sends a save's text with literal `\\n` between lines."""
+    basic.open("app/lint.py")
+    fixed = "x = 1\n"
+    uri = basic.uri("app/lint.py")
+    mark = len(basic.publishes)
+    (basic.root / "app/lint.py").write_text(fixed)
+    basic.client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+        )
+    )
+    basic.client.text_document_did_save(
+        types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri), text="x = 1\\n\\ny =")
+    )
+    publish = await basic.wait_complete("app/lint.py", after=mark)
+    assert publish.by_source("ruff") == [] and publish.by_source("mypy") == []
+
+
+async def test_flat_settings_pushed_by_a_client_that_cannot_be_asked(basic_project: Path) -> None:
+    """ALE and others push settings in didChangeConfiguration, with no "tapps" key and no
+    workspace/configuration to answer; they apply as initializationOptions do."""
+    capabilities = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            publish_diagnostics=types.PublishDiagnosticsClientCapabilities(version_support=True)
+        )
+    )
+    session = await start_session(basic_project, capabilities=capabilities)
+    try:
+        mark = session.open("app/b.py")
+        before = await session.wait_complete("app/b.py", after=mark)
+        assert before.by_source("tapps")[0].severity == types.DiagnosticSeverity.Information
+        mark = len(session.publishes)
+        session.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"scoreThreshold": 101})
+        )
+        after = await session.wait_complete("app/b.py", after=mark)
+        assert after.by_source("tapps")[0].severity == types.DiagnosticSeverity.Warning
+    finally:
+        await stop_session(session)

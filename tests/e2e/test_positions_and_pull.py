@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -69,10 +70,16 @@ async def test_pull_answers_full_then_unchanged(basic_project: Path) -> None:
         session.open("app/typeerr.py")
         uri = session.uri("app/typeerr.py")
         identifier = types.TextDocumentIdentifier(uri=uri)
-        full = await session.client.text_document_diagnostic_async(
-            types.DocumentDiagnosticParams(text_document=identifier)
-        )
-        assert isinstance(full, types.RelatedFullDocumentDiagnosticReport)
+        # A client that can be asked to pull again gets ruff's partial answer first.
+        async with asyncio.timeout(60):
+            while True:
+                full = await session.client.text_document_diagnostic_async(
+                    types.DocumentDiagnosticParams(text_document=identifier)
+                )
+                assert isinstance(full, types.RelatedFullDocumentDiagnosticReport)
+                if full.result_id and not full.result_id.endswith(":partial"):
+                    break
+                await asyncio.sleep(0.05)
         assert {d.source for d in full.items} == {"mypy", "tapps"}
         assert full.result_id
         again = await session.client.text_document_diagnostic_async(
@@ -83,6 +90,25 @@ async def test_pull_answers_full_then_unchanged(basic_project: Path) -> None:
         assert isinstance(again, types.RelatedUnchangedDocumentDiagnosticReport)
         assert again.result_id == full.result_id
         assert session.publishes == [], "a pull client gets no pushed diagnostics"
+    finally:
+        await stop_session(session)
+
+
+async def test_a_pulling_client_that_cannot_be_asked_to_pull_again_gets_push(
+    basic_project: Path,
+) -> None:
+    """Neovim 0.11 pulls but has no refresh support: it would never see a save's result
+    (nothing it does triggers a pull). It gets push and no diagnostic provider."""
+    session = await start_session(basic_project, capabilities=pull_capabilities(refresh=False))
+    try:
+        result = session.initialize_result
+        assert result is not None and result.capabilities.diagnostic_provider is None
+        mark = session.open("app/lint.py")
+        opened = await session.wait_complete("app/lint.py", after=mark)
+        assert [d.code for d in opened.by_source("ruff")] == ["F401"]
+        mark = session.save("app/lint.py", "x = 1\n")
+        saved = await session.wait_complete("app/lint.py", after=mark)
+        assert saved.by_source("ruff") == []
     finally:
         await stop_session(session)
 

@@ -14,13 +14,6 @@ from tests.e2e.conftest import Session, pull_capabilities, start_session, stop_s
 APP_FILES = ["__init__.py", "a.py", "b.py", "lint.py", "typeerr.py", "unicode.py"]
 
 
-def pull_with_refresh() -> types.ClientCapabilities:
-    caps = pull_capabilities()
-    assert caps.workspace is not None
-    caps.workspace.diagnostics = types.DiagnosticWorkspaceClientCapabilities(refresh_support=True)
-    return caps
-
-
 async def workspace_pull(
     session: Session,
     previous: dict[str, str] | None = None,
@@ -53,7 +46,7 @@ def capture_partials(session: Session, token: str) -> list[Any]:
 
 
 async def test_every_file_then_unchanged_until_a_save(basic_project: Path) -> None:
-    session = await start_session(basic_project, capabilities=pull_with_refresh())
+    session = await start_session(basic_project, capabilities=pull_capabilities())
     try:
         first = await workspace_pull(session)
         uris = {(basic_project / "app" / name).as_uri() for name in APP_FILES}
@@ -88,7 +81,7 @@ async def test_every_file_then_unchanged_until_a_save(basic_project: Path) -> No
 
 
 async def test_partial_results_stream_and_the_response_is_empty(basic_project: Path) -> None:
-    session = await start_session(basic_project, capabilities=pull_with_refresh())
+    session = await start_session(basic_project, capabilities=pull_capabilities())
     try:
         partials = capture_partials(session, "partial-1")
         report = await workspace_pull(session, partial_token="partial-1")
@@ -99,7 +92,7 @@ async def test_partial_results_stream_and_the_response_is_empty(basic_project: P
 
 
 async def test_pull_and_workspace_pull_agree_for_an_open_document(basic_project: Path) -> None:
-    session = await start_session(basic_project, capabilities=pull_with_refresh())
+    session = await start_session(basic_project, capabilities=pull_capabilities())
     try:
         text = session.text("app/a.py") + "\nimport os\n"
         session.open("app/a.py", text)

@@ -285,7 +285,8 @@ def test_score_diagnostic_fields() -> None:
     assert diagnostic.range == types.Range(types.Position(0, 0), types.Position(0, 8))
     assert isinstance(diagnostic.data, dict)
     assert diagnostic.data["score"]["total"] == 82
-    assert diagnostic.data["score"]["formula_version"] == 1
+    assert diagnostic.data["score"]["formulaVersion"] == 1
+    assert diagnostic.data["score"]["logicalLines"] == score.logical_lines
 
 
 def test_an_unscored_file_says_why() -> None:

@@ -86,3 +86,22 @@ def test_virtual_envs_hidden_and_build_folders_are_skipped(tmp_path: Path) -> No
 def test_a_file_named_directly_is_kept_even_if_ignored(tmp_path: Path) -> None:
     root = tree(tmp_path, {".gitignore": "gen.py\n", "gen.py": "", "a.py": ""})
     assert names(root, python_files([root / "gen.py", root])) == ["gen.py", "a.py"]
+
+
+def test_a_folder_inside_an_ignored_one_is_reviewed_on_its_own(tmp_path: Path) -> None:
+    repo = tree(
+        tmp_path / "repo",
+        {
+            ".git/HEAD": "",
+            ".gitignore": "vendor/\n*.gen.py\n",
+            "vendor/lib/a.py": "",
+            "vendor/lib/b.gen.py": "",
+            "vendor/lib/.gitignore": "skip.py\n",
+            "vendor/lib/skip.py": "",
+        },
+    )
+    assert names(repo, discover(repo)) == []
+    assert names(repo, discover(repo / "vendor" / "lib")) == [
+        "vendor/lib/a.py",
+        "vendor/lib/b.gen.py",
+    ]
