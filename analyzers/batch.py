@@ -179,10 +179,26 @@ class BatchReview:
             by_reviewer.setdefault(id(reviewer), (reviewer, []))[1].append(path)
         for reviewer, paths in by_reviewer.values():
             self._set_stage(f"ruff on {len(paths)} files")
-            await reviewer.prefetch_ruff({p: texts[p][0] for p in paths})
+            # The mypy projects are scanned (their imports parsed) while ruff runs.
+            scanning = asyncio.ensure_future(self._scan_projects(reviewer, paths))
+            try:
+                await reviewer.prefetch_ruff({p: texts[p][0] for p in paths})
+                await scanning
+            finally:
+                scanning.cancel()
+        # The metrics of every remaining file are measured while mypy runs (another core).
+        measuring = [
+            asyncio.ensure_future(reviewer.prefetch_metrics(texts[p][0] for p in paths))
+            for reviewer, paths in by_reviewer.values()
+        ]
         rest: list[tuple[Reviewer, Path]] = []
-        for reviewer, paths in by_reviewer.values():
-            rest += await self._one_per_project(reviewer, paths, texts)
+        try:
+            for reviewer, paths in by_reviewer.values():
+                rest += await self._one_per_project(reviewer, paths, texts)
+            await asyncio.gather(*measuring)
+        finally:
+            for task in measuring:
+                task.cancel()
         self._set_stage("files")
         await self._bounded(rest, lambda r, p: self._review(r, p, texts[p]))
 
@@ -250,6 +266,13 @@ class BatchReview:
             return True
         self._finish(BatchFile(path, reports[-1], text=text[0], version=text[1]), hit=False)
         return True
+
+    async def _scan_projects(self, reviewer: Reviewer, paths: list[Path]) -> None:
+        snapshot = self._snapshots.setdefault(id(reviewer), {})
+        for path in paths:
+            project = await reviewer.project_of(path)
+            if project is not None and project.root not in snapshot:
+                snapshot[project.root] = await asyncio.to_thread(project.indexer.scan, {})
 
     def _snapshot(self, reviewer: Reviewer, text: tuple[str, int | None]) -> Snapshot | None:
         """One scan per project for the files read from disk; an open document's text

@@ -41,6 +41,7 @@ from analyzers.mypy import (
     file_key,
     mypy_version,
     run_targets,
+    version_from_module,
 )
 from analyzers.mypy_backend import EngineBackend
 from analyzers.process import ProcessError
@@ -60,6 +61,7 @@ from analyzers.tool_versions import VERSIONS_GENERATION, remembered_version
 log = logging.getLogger(__name__)
 _METRICS_MEMO_SIZE = 512
 _LAST_KNOWN = "lastmypy:v1:"
+_METRICS_GROUP = 8  # files measured per thread hop
 
 
 # Projects scanned once for a batch of files read from disk together (by project root):
@@ -577,10 +579,35 @@ class Reviewer:
     async def _metrics_of(self, plan: _Plan) -> CodeMetrics | str:
         assert plan.metrics is not None
         found = await plan.metrics
-        self._metrics[plan.digest] = found
+        self._remember_metrics(plan.digest, found)
+        return found
+
+    def _remember_metrics(self, digest: str, found: CodeMetrics | str) -> None:
+        self._metrics[digest] = found
         if len(self._metrics) > _METRICS_MEMO_SIZE:
             self._metrics.popitem(last=False)
-        return found
+
+    async def prefetch_metrics(self, texts: Iterable[str]) -> None:
+        """Measure files ahead, while a slow tool runs in its own process: a batch's
+        reviews then find their metrics remembered."""
+        todo = {content_hash(text): text for text in texts}
+        todo = {
+            digest: text
+            for digest, text in todo.items()
+            if digest not in self._metrics and self.store.get(_metrics_key(digest)) is None
+        }
+        pending = list(todo.items())
+        for start in range(0, len(pending), _METRICS_GROUP):
+            group = pending[start : start + _METRICS_GROUP]
+            measured = await asyncio.to_thread(_measure_group, group)
+            for digest, found in measured:
+                self._remember_metrics(digest, found)
+            entries = [(_metrics_key(digest), dump_metrics(found)) for digest, found in measured]
+            await asyncio.to_thread(self._put_all, entries, METRICS_GENERATION)
+
+
+def _measure_group(group: list[tuple[str, str]]) -> list[tuple[str, CodeMetrics | str]]:
+    return [(digest, _measure(text)) for digest, text in group]
 
 
 def _measure(text: str) -> CodeMetrics | str:
@@ -648,12 +675,19 @@ async def _probe_versions(
             remembered_version(
                 store,
                 list(environment.mypy_command),
-                lambda: mypy_version(environment.mypy_command, timeout=settings.timeout),
+                lambda: _mypy_version(environment, settings.timeout),
                 environment.mypy_module,
             ),
         ),
     )
     return ToolVersions(ruff[0], mypy[0], ruff[1], mypy[1])
+
+
+async def _mypy_version(environment: PythonEnvironment, timeout: float) -> str:
+    stated = version_from_module(environment.mypy_module)
+    if stated is not None:
+        return stated
+    return await mypy_version(environment.mypy_command, timeout=timeout)
 
 
 async def _probe(

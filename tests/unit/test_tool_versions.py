@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
+import mypy.version
+
 from analyzers.cache.store import MemoryStore
+from analyzers.mypy import version_from_module
 from analyzers.tool_versions import executable_identity, remembered_version
 
 
@@ -43,3 +47,16 @@ async def test_a_version_is_asked_once_and_remembered(tmp_path: Path) -> None:
     assert await remembered_version(store, [str(tool)], ask) == "2.0"
     assert await remembered_version(store, [str(tmp_path / "gone")], ask) == "3.0"
     assert await remembered_version(store, [str(tmp_path / "gone")], ask) == "4.0"
+
+
+def test_mypy_version_read_from_its_module_matches_the_cli(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--version"], capture_output=True, text=True, check=True
+    )
+    stated = version_from_module(Path(mypy.version.__file__))
+    assert stated is not None and done.stdout.startswith(f"mypy {stated} ")
+    dev = tmp_path / "version.py"
+    dev.write_text('__version__ = "2.5.0+dev"\nbase_version = __version__\n')
+    assert version_from_module(dev) is None
+    assert version_from_module(tmp_path / "missing" / "version.py") is None
+    assert version_from_module(None) is None

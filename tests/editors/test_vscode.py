@@ -1,0 +1,388 @@
+"""tapps-lsp in real VS Code: code-server (VS Code 1.100.3) in headless Chromium.
+
+The test builds the extension's .vsix from editors/vscode (`npm run package`), installs it
+into a fresh code-server (temp HOME and XDG dirs, `--log trace`), points `tapps.path` at
+this checkout's server (`sys.executable -m server`), opens a copy of tests/fixtures/basic
+and runs `vscode_e2e.js` (playwright-core) under `timeout`. The harness checks the
+Problems panel (ruff, mypy, the score), the status bar, the palette commands and a saved
+fix, and writes JSON; this test then stops code-server and reads the client's trace log
+for the `$/progress` of Review Workspace.
+
+What it needs comes from `.ci/install-vscode-test.sh` (Debian chromium, code-server and
+playwright-core under .ci/.cache/vscode-test, `npm ci` in editors/vscode). Without it the
+test fails and says so, unless TAPPS_SKIP_EDITORS=1. Screenshots and logs go to
+$TAPPS_ARTIFACTS (default tests/editors/artifacts/); the Problems panel screenshot is also
+copied to docs/vscode-problems.png for the README.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+EXTENSION = REPO / "editors" / "vscode"
+FIXTURE = REPO / "tests" / "fixtures" / "basic"
+HARNESS = HERE / "vscode_e2e.js"
+TOOLS = REPO / ".ci" / ".cache" / "vscode-test" / "node_modules"
+CODE_SERVER = TOOLS / ".bin" / "code-server"
+PLAYWRIGHT = TOOLS / "playwright-core"
+EXTENSION_ID = "tapps.tapps-lsp"
+INSTALLER = ".ci/install-vscode-test.sh"
+HARNESS_LIMIT_S = 170  # the browser part; it usually takes 20-30 s
+
+pytestmark = pytest.mark.editor
+
+DEPENDENCY = '''"""Big typed dependencies: a cold mypy run of this package takes a second or two."""
+
+import cattrs
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+
+SEVERITY = types.DiagnosticSeverity.Error
+SERVER = LanguageServer
+CONVERTER = cattrs.Converter
+'''
+
+HARNESS_CHECKS = {
+    "palette: Tapps: Review Workspace finished",
+    "review: progress notification and status bar spinner",
+    "problems: ruff F401 in lint.py",
+    "problems: mypy assignment in typeerr.py",
+    "problems: score (source tapps)",
+    "status bar: score of the active file",
+    "status bar click: score breakdown",
+    "palette: Tapps: Run Server Command… (tapps.metrics)",
+    "settings: a change reaches the server (Show Debug Information)",
+    "palette: Tapps: Clear Cache",
+    "save: lint.py written without the import",
+    "save: the F401 row is gone, mypy's stays",
+    "palette: Tapps: Restart Server, the score comes back",
+}
+
+
+def toolchain_problem() -> str | None:
+    missing = []
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            missing.append(tool)
+    if not (EXTENSION / "node_modules" / ".bin" / "vsce").exists():
+        missing.append("editors/vscode/node_modules (npm ci)")
+    if not CODE_SERVER.exists():
+        missing.append(f"code-server ({CODE_SERVER.relative_to(REPO)})")
+    if not (PLAYWRIGHT / "package.json").is_file():
+        missing.append("playwright-core")
+    if chromium() is None:
+        missing.append("chromium")
+    if not missing:
+        return None
+    return f"missing {', '.join(missing)}: run {INSTALLER}"
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def artifacts_dir() -> Path:
+    folder = Path(os.environ.get("TAPPS_ARTIFACTS") or HERE / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    if folder == HERE / "artifacts":
+        (folder / ".gitignore").write_text("*\n", "utf-8")
+    return folder
+
+
+def build_vsix() -> tuple[Path, float]:
+    started = time.monotonic()
+    proc = subprocess.run(
+        ["npm", "run", "package", "--silent"],
+        cwd=EXTENSION,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, (
+        f"npm run package failed\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
+    version = json.loads((EXTENSION / "package.json").read_text("utf-8"))["version"]
+    vsix = EXTENSION / f"tapps-lsp-{version}.vsix"
+    assert vsix.is_file(), f"no {vsix.name} after npm run package"
+    return vsix, time.monotonic() - started
+
+
+def isolated_env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["HOME"] = str(tmp / "home")
+    for name in ("CONFIG", "DATA", "CACHE", "STATE"):
+        folder = tmp / "xdg" / name.lower()
+        folder.mkdir(parents=True, exist_ok=True)
+        env[f"XDG_{name}_HOME"] = str(folder)
+    (tmp / "home").mkdir(exist_ok=True)
+    # code-server must not think it runs inside another VS Code.
+    for key in list(env):
+        if key.startswith(("VSCODE_", "ELECTRON_")):
+            del env[key]
+    return env
+
+
+def user_settings() -> dict[str, Any]:
+    return {
+        "workbench.startupEditor": "none",
+        "workbench.tips.enabled": False,
+        "workbench.enableExperiments": False,
+        "telemetry.telemetryLevel": "off",
+        "extensions.autoCheckUpdates": False,
+        "extensions.autoUpdate": False,
+        "extensions.ignoreRecommendations": True,
+        "security.workspace.trust.enabled": False,
+        "update.mode": "none",
+        "files.autoSave": "off",
+        "editor.minimap.enabled": False,
+        "window.commandCenter": False,
+        # The extension host does not see the test's PATH: an absolute command that
+        # runs this checkout's server.
+        "tapps.path": [sys.executable, "-m", "server"],
+        # Every LSP message in the trace channel (code-server runs with --log trace).
+        "tapps.trace.server": "verbose",
+    }
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """code-server and what it started (extension host, our server): its process group."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def trace_log(user_data: Path) -> tuple[Path | None, str]:
+    found = sorted(user_data.glob(f"logs/*/exthost*/{EXTENSION_ID}/*Trace*.log"))
+    if not found:
+        return None, ""
+    return found[-1], "\n".join(path.read_text("utf-8", "replace") for path in found)
+
+
+# The client's answer to workspace/configuration once `tapps.mypy.engine` is off.
+CONFIGURATION_ENGINE_OFF = (
+    r"Sending response 'workspace/configuration[^\n]*\nResult: \[[^\]]*?\"engine\": false"
+)
+
+
+def progress_in_trace(trace: str) -> dict[str, Any]:
+    """The `$/progress` of the Review Workspace request, as the client logged it."""
+    token = None
+    for block in re.finditer(
+        r"Sending request 'workspace/executeCommand - \(\d+\)'\.\s*Params: (\{.*?\n\})",
+        trace,
+        re.DOTALL,
+    ):
+        with contextlib.suppress(ValueError):
+            params = json.loads(block.group(1))
+            if params.get("command") == "tapps.reviewWorkspace":
+                token = params.get("workDoneToken")
+    kinds: list[str] = []
+    messages: list[str] = []
+    for block in re.finditer(
+        r"Received notification '\$/progress'\.\s*Params: (\{.*?\n\})", trace, re.DOTALL
+    ):
+        try:
+            params = json.loads(block.group(1))
+        except ValueError:
+            continue
+        if token is None or params.get("token") != token:
+            continue
+        value = params.get("value", {})
+        kinds.append(value.get("kind"))
+        if value.get("message"):
+            messages.append(value["message"])
+    return {
+        "token": token,
+        "kinds": kinds,
+        "messages": messages if len(messages) <= 6 else [*messages[:3], "...", *messages[-3:]],
+        "executeCommand": trace.count("Sending request 'workspace/executeCommand"),
+        "didSave": trace.count("Sending notification 'textDocument/didSave'"),
+        "pullDiagnostic": trace.count("Sending request 'textDocument/diagnostic"),
+        "configuration": trace.count("Received request 'workspace/configuration"),
+        "initialize": trace.count("Sending request 'initialize"),
+        "configurationWithEngineOff": len(re.findall(CONFIGURATION_ENGINE_OFF, trace)),
+    }
+
+
+def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    problem = toolchain_problem()
+    if problem is not None:
+        if os.environ.get("TAPPS_SKIP_EDITORS") == "1":
+            pytest.skip(problem)
+        pytest.fail(problem)
+    started = time.monotonic()
+    vsix, build_s = build_vsix()
+
+    env = isolated_env(tmp_path)
+    user_data = tmp_path / "user-data"
+    extensions = tmp_path / "extensions"
+    (user_data / "User").mkdir(parents=True)
+    (user_data / "User" / "settings.json").write_text(
+        json.dumps(user_settings(), indent=2), "utf-8"
+    )
+    common = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
+    install = subprocess.run(
+        [str(CODE_SERVER), *common, "--install-extension", str(vsix)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert install.returncode == 0 and "successfully installed" in install.stdout, (
+        f"--install-extension failed\n{install.stdout[-2000:]}\n{install.stderr[-2000:]}"
+    )
+
+    workspace = tmp_path / "basic"
+    shutil.copytree(FIXTURE, workspace)
+    # A module with big typed dependencies, so that a cold mypy run of Review Workspace
+    # lasts long enough (a second or two) for the server to report progress.
+    (workspace / "app" / "dependency.py").write_text(DEPENDENCY, "utf-8")
+    artifacts = artifacts_dir()
+    port = free_port()
+    server_log = tmp_path / "code-server.log"
+    with server_log.open("wb") as log_file:
+        code_server = subprocess.Popen(
+            [
+                str(CODE_SERVER),
+                *common,
+                "--auth", "none",
+                "--bind-addr", f"127.0.0.1:{port}",
+                "--disable-workspace-trust",
+                "--disable-telemetry",
+                "--disable-update-check",
+                "--disable-getting-started-override",
+                "--disable-proxy",
+                "--log", "trace",
+                str(workspace),
+            ],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+    result_json = tmp_path / "vscode-e2e.json"
+    screenshot = artifacts / "vscode-problems.png"
+    harness: subprocess.CompletedProcess[str] | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while "HTTP server listening" not in server_log.read_text("utf-8", "replace"):
+            assert code_server.poll() is None, (
+                f"code-server exited\n{server_log.read_text()[-3000:]}"
+            )
+            assert time.monotonic() < deadline, (
+                f"code-server did not start\n{server_log.read_text()[-3000:]}"
+            )
+            time.sleep(0.1)
+        argv = ["node", str(HARNESS)]
+        if shutil.which("timeout"):
+            argv = ["timeout", "-k", "5", str(HARNESS_LIMIT_S), *argv]
+        harness = subprocess.run(
+            argv,
+            env={
+                **env,
+                "VSCODE_URL": f"http://127.0.0.1:{port}/?folder={workspace}",
+                "WORKSPACE": str(workspace),
+                "CHROMIUM": chromium() or "chromium",
+                "BROWSER_HOME": str(tmp_path / "browser"),
+                "PLAYWRIGHT_CORE": str(PLAYWRIGHT),
+                "RESULT_JSON": str(result_json),
+                "USER_SETTINGS": str(user_data / "User" / "settings.json"),
+                "SCREENSHOT": str(screenshot),
+                "FINAL_SCREENSHOT": str(artifacts / "vscode-final.png"),
+            },
+            capture_output=True,
+            text=True,
+            timeout=HARNESS_LIMIT_S + 30,
+            check=False,
+        )
+    finally:
+        stop(code_server)  # also flushes the client's trace log
+        trace_file, trace = trace_log(user_data)
+        for source, name in [
+            (server_log, "vscode-code-server.log"),
+            (result_json, "vscode-e2e.json"),
+            (trace_file, "vscode-client-trace.log"),
+        ]:
+            if source is not None and source.is_file():
+                shutil.copyfile(source, artifacts / name)
+        for log in user_data.glob(f"logs/*/exthost*/{EXTENSION_ID}/*.log"):
+            shutil.copyfile(log, artifacts / f"vscode-{log.name.replace(' ', '-')}")
+    elapsed = time.monotonic() - started
+
+    assert harness is not None
+    assert result_json.is_file(), (
+        f"the harness wrote no result (exit {harness.returncode}; 124 is timeout)\n"
+        f"{harness.stdout[-3000:]}\n{harness.stderr[-3000:]}"
+    )
+    result: dict[str, Any] = json.loads(result_json.read_text("utf-8"))
+    checks: dict[str, dict[str, Any]] = result["checks"]
+
+    progress = progress_in_trace(trace)
+    kinds = progress["kinds"]
+    checks["trace: Review Workspace $/progress begin, report, end"] = {
+        "ok": bool(kinds) and kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end",
+        "detail": progress,
+    }
+    checks["trace: workspace/configuration answered with the changed setting"] = {
+        "ok": progress["configurationWithEngineOff"] > 0,
+        "detail": {k: progress[k] for k in ("configuration", "configurationWithEngineOff")},
+    }
+    checks["trace: a second initialize after Restart Server"] = {
+        "ok": progress["initialize"] == 2,
+        "detail": progress["initialize"],
+    }
+    result["checks"] = checks
+    result["buildSeconds"] = round(build_s, 1)
+    result["testSeconds"] = round(elapsed, 1)
+    (artifacts / "vscode-e2e.json").write_text(json.dumps(result, indent=2), "utf-8")
+
+    failed = {name: check for name, check in checks.items() if not check["ok"]}
+    with capsys.disabled():
+        print(
+            f"\nVS Code e2e (code-server): {elapsed:.1f} s (vsix build {build_s:.1f} s),"
+            f" artifacts {artifacts}"
+        )
+        for name, check in checks.items():
+            print(f"  {'ok  ' if check['ok'] else 'FAIL'} {name}")
+        print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    if not failed and screenshot.is_file():
+        shutil.copyfile(screenshot, REPO / "docs" / "vscode-problems.png")
+
+    assert not failed, (
+        json.dumps(failed, indent=1, ensure_ascii=False)
+        + f"\nharness stdout:\n{harness.stdout[-4000:]}\nstderr:\n{harness.stderr[-2000:]}"
+    )
+    assert set(checks) >= HARNESS_CHECKS, f"checks that did not run: {HARNESS_CHECKS - set(checks)}"
+    assert harness.returncode == 0, f"harness exit {harness.returncode}\n{harness.stderr[-2000:]}"

@@ -1,0 +1,304 @@
+// Drives real VS Code (code-server, started by tests/editors/test_vscode.py with our
+// .vsix installed) in headless Chromium through playwright-core, as a user would:
+// Problems panel, status bar, command palette, edit and save.
+//
+// env:
+//   VSCODE_URL       the workbench URL, with ?folder=<workspace>
+//   WORKSPACE        the folder opened (a copy of tests/fixtures/basic)
+//   CHROMIUM         the browser (default /usr/bin/chromium)
+//   BROWSER_HOME     a temp dir for the browser's XDG dirs
+//   RESULT_JSON      where the result goes
+//   SCREENSHOT       the Problems panel + status bar screenshot (for the README)
+//   FINAL_SCREENSHOT the screen at the end, or when a check failed
+//   PLAYWRIGHT_CORE  the playwright-core package folder
+//
+// The result: {"ok": bool, "checks": {name: {"ok", "ms", "detail"}}, "error"?, "totalMs"}.
+// Exit status 0 when every check passed, 1 otherwise.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+
+const { chromium } = require(process.env.PLAYWRIGHT_CORE || 'playwright-core');
+
+const URL = process.env.VSCODE_URL;
+const WORKSPACE = process.env.WORKSPACE;
+const RESULT_JSON = process.env.RESULT_JSON || 'vscode-e2e.json';
+const SCREENSHOT = process.env.SCREENSHOT || 'vscode-problems.png';
+const FINAL_SCREENSHOT = process.env.FINAL_SCREENSHOT || 'vscode-final.png';
+const BROWSER_HOME = process.env.BROWSER_HOME || fs.mkdtempSync('/tmp/vscode-e2e-browser-');
+
+const t0 = Date.now();
+const ms = () => Date.now() - t0;
+const log = (...args) => console.log(`[${(ms() / 1000).toFixed(1)} s]`, ...args);
+
+const checks = {};
+function check(name, ok, detail) {
+  checks[name] = { ok: Boolean(ok), ms: ms(), detail };
+  log(ok ? 'ok  ' : 'FAIL', name, typeof detail === 'string' ? detail : JSON.stringify(detail));
+  return ok;
+}
+
+/** Poll `probe` until `accept(value)` or `timeoutMs`; returns the last value either way. */
+async function poll(page, probe, accept, timeoutMs, intervalMs = 100) {
+  const end = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!accept(value) && Date.now() < end) {
+    await page.waitForTimeout(intervalMs);
+    value = await probe();
+  }
+  return value;
+}
+
+const squash = (text) => text.replace(/\u00a0/g, ' ').replace(/\s+/g, ' ').trim();
+
+async function problemRows(page) {
+  return page.$$eval('.markers-panel .monaco-list-row', (rows) =>
+    rows.map((row) => (row.getAttribute('aria-label') || '') + ' || ' + row.innerText),
+  ).then((rows) => rows.map(squash));
+}
+
+async function statusText(page) {
+  return page.$$eval('.statusbar-item', (items) =>
+    items.map((item) => item.innerText).filter((text) => /Tapps/.test(text)),
+  ).then((texts) => texts.map(squash).join(' | '));
+}
+
+async function toasts(page) {
+  return page.$$eval('.notifications-toasts .notification-toast', (items) => items.map((i) => i.innerText))
+    .then((texts) => texts.map(squash));
+}
+
+async function openFile(page, name) {
+  await page.keyboard.press('Control+P');
+  const input = await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10000 });
+  await input.fill(name);
+  await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${name}")`, { timeout: 15000 });
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`.tabs-container .tab.active:has-text("${name}")`, { timeout: 15000 });
+  await page.waitForSelector('.editor-instance .view-lines', { timeout: 10000 });
+}
+
+async function runPaletteCommand(page, title, timeoutMs = 45000) {
+  // The palette lists an extension's commands once the extension host has registered
+  // its contributions: until then, close it and try again.
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    await page.keyboard.press('F1');
+    const input = await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 10000 });
+    await input.fill(`>${title}`);
+    try {
+      await page.waitForSelector(`.quick-input-list .monaco-list-row:has-text("${title}")`, { timeout: 3000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (error) {
+      await page.keyboard.press('Escape');
+      if (Date.now() > end) throw error;
+    }
+  }
+}
+
+async function togglePanelMaximized(page) {
+  await runPaletteCommand(page, 'View: Toggle Maximized Panel');
+  await page.waitForTimeout(300);
+}
+
+/** Find `needle` in the active editor with the find widget: "1 of 1", "No results". */
+async function findInEditor(page, needle) {
+  await page.click('.editor-instance .view-lines');
+  await page.keyboard.press('Control+F');
+  const input = await page.waitForSelector('.find-widget textarea, .find-widget input', { state: 'visible', timeout: 5000 });
+  await input.fill(needle);
+  await page.waitForTimeout(200);
+  const count = await page.$eval('.find-widget .matchesCount', (e) => e.innerText).catch(() => '');
+  await page.keyboard.press('Escape');
+  return squash(count);
+}
+
+async function main() {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    env: {
+      ...process.env,
+      HOME: BROWSER_HOME,
+      XDG_CONFIG_HOME: path.join(BROWSER_HOME, 'config'),
+      XDG_CACHE_HOME: path.join(BROWSER_HOME, 'cache'),
+    },
+    // As root, offline: no sandbox, and no background connections to refuse.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  try {
+    await page.goto(URL);
+    await page.waitForSelector('.monaco-workbench', { timeout: 60000 });
+    // The explorer lists the folder once the workbench and its file service are ready.
+    await page.waitForSelector('.explorer-folders-view .monaco-list-row', { timeout: 60000 });
+    log('workbench loaded');
+
+    // A setting changed while VS Code runs reaches the server without a reload: the
+    // mypy CLI instead of the warm engine (so that Review Workspace below does real work).
+    // Done first, so that the reviews it causes are over before the cache is cleared.
+    const debugInformationHas = async (needle) => {
+      await runPaletteCommand(page, 'Tapps: Show Debug Information');
+      await page.waitForSelector('.tabs-container .tab.active:has-text("debug-information.json")', { timeout: 30000 });
+      const found = await findInEditor(page, needle);
+      await page.keyboard.press('Control+W');
+      return found;
+    };
+    const before = await poll(page, () => debugInformationHas('"engine": true'), (f) => /\bof [1-9]/.test(f), 30000, 500);
+    await runPaletteCommand(page, 'Preferences: Open User Settings');
+    await page.waitForSelector('.settings-editor', { timeout: 15000 });
+    await page.waitForTimeout(500); // the search box has the focus once the editor is laid out
+    await page.keyboard.type('tapps.mypy.engine');
+    const engine = await page.waitForSelector(
+      '.settings-editor .setting-item-bool:has-text("Engine") .setting-value-checkbox', { timeout: 15000 });
+    if ((await engine.getAttribute('aria-checked')) === 'true') await engine.click();
+    await page.waitForFunction(() => {
+      const box = document.querySelector('.settings-editor .setting-item-bool .setting-value-checkbox');
+      return box && box.getAttribute('aria-checked') === 'false';
+    }, null, { timeout: 5000 });
+    await page.keyboard.press('Control+W'); // close the settings editor
+    const after = await poll(page, () => debugInformationHas('"engine": false'), (f) => /\bof [1-9]/.test(f), 30000, 500);
+    check('settings: a change reaches the server (Show Debug Information)',
+      /\bof [1-9]/.test(before) && /\bof [1-9]/.test(after),
+      `"engine": true before: ${before}; "engine": false after: ${after}`);
+
+    // typeerr.py first (for mypy's row), lint.py last: it stays the active editor.
+    await openFile(page, 'typeerr.py');
+    await openFile(page, 'lint.py');
+    log('files open');
+
+    await page.keyboard.press('Control+Shift+M'); // the Problems panel
+    await page.waitForSelector('.markers-panel', { timeout: 15000 });
+    const want = (rows) => {
+      const text = rows.join('\n');
+      // Final answers: no row still marked [stale] (last-known mypy findings while mypy runs).
+      return /F401/.test(text) && /assignment/.test(text) && /Quality \d+\/100/.test(text) && !/\[stale\]/.test(text);
+    };
+    // The Problems list is virtual: only rows on screen exist. A maximized panel shows them all.
+    await togglePanelMaximized(page);
+    let rows = await poll(page, () => problemRows(page), want, 90000);
+    const text = rows.join('\n');
+    check('problems: ruff F401 in lint.py', /ruff\s*\(?F401/.test(text) && /imported but unused/.test(text),
+      rows.filter((r) => /F401/.test(r)));
+    check('problems: mypy assignment in typeerr.py', /mypy\s*\(?assignment/.test(text),
+      rows.filter((r) => /assignment/.test(r)));
+    check('problems: score (source tapps)', /tapps\s*\(?score/.test(text) && /Quality \d+\/100/.test(text),
+      rows.filter((r) => /Quality/.test(r)));
+
+    // The status bar shows lint.py's score: the same number as its score row.
+    const lintScore = await poll(page, async () => {
+      const all = await problemRows(page);
+      // Rows come file by file: "N problems in file lint.py of folder app", then its rows.
+      let file;
+      for (const row of all) {
+        const header = /problems? in file (\S+) of folder/.exec(row);
+        if (header) {
+          file = header[1];
+          continue;
+        }
+        const match = /Quality (\d+)\/100/.exec(row);
+        if (file === 'lint.py' && match) return Number(match[1]);
+      }
+      return undefined;
+    }, (v) => v !== undefined, 10000);
+    const status = await poll(page, () => statusText(page),
+      (s) => lintScore !== undefined && new RegExp(`Tapps ${lintScore}\\b`).test(s), 20000);
+    check('status bar: score of the active file', lintScore !== undefined && new RegExp(`Tapps ${lintScore}\\b`).test(status),
+      { statusBar: status, lintScoreRow: lintScore });
+
+    await togglePanelMaximized(page);
+    await page.click('.editor-instance .view-lines');
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: SCREENSHOT });
+    log('screenshot', SCREENSHOT);
+
+    // A click on the status bar item opens the breakdown (tapps.scoreFile).
+    await page.click('.statusbar-item:has-text("Tapps")');
+    const breakdown = await poll(page,
+      () => page.$eval('.quick-input-widget', (e) => e.innerText).then(squash).catch(() => ''),
+      (t) => /Quality \d+\/100/.test(t) && /Lint/.test(t), 15000);
+    check('status bar click: score breakdown', new RegExp(`Quality ${lintScore}/100`).test(breakdown)
+      && /Total: \d+/.test(breakdown) && /F401/.test(breakdown), breakdown.slice(0, 300));
+    await page.keyboard.press('Escape');
+
+    // Run Server Command…: every command the server lists, here tapps.metrics.
+    await runPaletteCommand(page, 'Tapps: Run Server Command');
+    const listed = await poll(page,
+      () => page.$$eval('.quick-input-list .monaco-list-row', (rows) => rows.map((r) => r.innerText.trim())),
+      (rows) => rows.includes('tapps.metrics'), 10000);
+    await page.keyboard.type('tapps.metrics');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter'); // the command
+    await page.waitForSelector('.quick-input-widget input', { state: 'visible', timeout: 5000 });
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter'); // no arguments
+    const metricsTab = await page.waitForSelector('.tabs-container .tab.active:has-text("tapps.metrics.json")',
+      { timeout: 15000 }).then(() => true, () => false);
+    check('palette: Tapps: Run Server Command… (tapps.metrics)', listed.includes('tapps.reviewWorkspace') && metricsTab,
+      { listed, metricsTab });
+    await page.keyboard.press('Control+W');
+    await openFile(page, 'lint.py');
+
+    await runPaletteCommand(page, 'Tapps: Clear Cache');
+    const cleared = await poll(page, () => toasts(page), (t) => t.some((x) => /removed \d+ cache entries/.test(x)), 20000);
+    check('palette: Tapps: Clear Cache', cleared.some((x) => /removed \d+ cache entries/.test(x)), cleared);
+
+    // Review Workspace from the palette, after clearing the cache: a review with real
+    // work to show progress for (the server sends none for work done within 0.3 s).
+    await runPaletteCommand(page, 'Tapps: Review Workspace');
+    let spinner = false;
+    let progressToast = false;
+    const reviewed = await poll(page, async () => {
+      const [t, s, spin] = await Promise.all([
+        toasts(page),
+        statusText(page),
+        page.$$eval('.statusbar-item .codicon-sync.codicon-modifier-spin', (e) => e.length),
+      ]);
+      if (spin > 0) spinner = true;
+      const shown = t.find((x) => /Reviewing the workspace/.test(x));
+      if (shown) progressToast = shown;
+      return { t, s };
+    }, (v) => v.t.some((x) => /Reviewed \d+ files/.test(x)), 90000, 50);
+    check('palette: Tapps: Review Workspace finished', reviewed.t.some((x) => /Reviewed \d+ files/.test(x)),
+      reviewed.t.filter((x) => /Reviewed/.test(x)));
+    check('review: progress notification and status bar spinner', Boolean(progressToast) && spinner,
+      { progressToast, spinner });
+
+    // Fix lint.py like a user: delete the unused import, save.
+    await page.click('.editor-instance .view-lines');
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Control+Shift+K');
+    await page.keyboard.press('Control+S');
+    const onDisk = await poll(page, async () => fs.readFileSync(path.join(WORKSPACE, 'app/lint.py'), 'utf8'),
+      (t) => !/^import os/m.test(t), 10000);
+    check('save: lint.py written without the import', !/^import os/m.test(onDisk), onDisk.split('\n')[0]);
+    await togglePanelMaximized(page);
+    rows = await poll(page, () => problemRows(page),
+      (r) => !r.some((x) => /F401/.test(x)) && r.some((x) => /assignment/.test(x)), 60000);
+    check('save: the F401 row is gone, mypy\'s stays',
+      !rows.some((x) => /F401/.test(x)) && rows.some((x) => /assignment/.test(x)), rows);
+
+    // Restart Server: a new server, and the score is back in the status bar.
+    await runPaletteCommand(page, 'Tapps: Restart Server');
+    await page.waitForTimeout(1000);
+    const restarted = await poll(page, () => statusText(page), (t) => /Tapps \d+/.test(t), 30000);
+    check('palette: Tapps: Restart Server, the score comes back', /Tapps \d+/.test(restarted), restarted);
+  } finally {
+    await page.screenshot({ path: FINAL_SCREENSHOT }).catch(() => {});
+    await browser.close().catch(() => {});
+  }
+}
+
+main().then(
+  () => undefined,
+  (error) => {
+    log('error', error && error.stack ? error.stack : error);
+    checks.harness = { ok: false, ms: ms(), detail: String(error && error.message ? error.message : error) };
+  },
+).finally(() => {
+  const ok = Object.values(checks).length > 0 && Object.values(checks).every((c) => c.ok);
+  fs.writeFileSync(RESULT_JSON, JSON.stringify({ ok, checks, totalMs: ms() }, null, 2));
+  log(ok ? 'PASS' : 'FAIL');
+  process.exit(ok ? 0 : 1);
+});
