@@ -47,15 +47,14 @@ async def ruff_version(settings: ToolSettings, *, timeout: float) -> str:
     return done.stdout.decode().strip().removeprefix("ruff ").strip()
 
 
+# `check` with JSON output, no fixes, and the config's excludes honoured for named files.
+_CHECK = ("check", "--output-format", "json", "--no-fix", "--force-exclude", "--quiet")
+
+
 def check_argv(settings: ToolSettings, path: Path) -> list[str]:
     return [
         *ruff_command(settings),
-        "check",
-        "--output-format",
-        "json",
-        "--no-fix",
-        "--force-exclude",
-        "--quiet",
+        *_CHECK,
         *settings.args,
         "--stdin-filename",
         str(path),
@@ -92,12 +91,7 @@ def batch_argv(settings: ToolSettings, paths: Sequence[Path]) -> list[str]:
     """One ruff over many files on disk; `--no-cache`: our cache is the one that counts."""
     return [
         *ruff_command(settings),
-        "check",
-        "--output-format",
-        "json",
-        "--no-fix",
-        "--force-exclude",
-        "--quiet",
+        *_CHECK,
         "--no-cache",
         *settings.args,
         *map(str, paths),

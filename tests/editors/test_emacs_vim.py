@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tests.editors.harness import run_editor
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -143,36 +142,16 @@ def test_editor_end_to_end(
         TAPPS_E2E_OUT=str(out),
         TAPPS_E2E_WAIT_S=str(WAIT_S),
     )
-    argv = editor.argv()
-    timeout = shutil.which("timeout")
-    if timeout:
-        argv = [timeout, "-k", "5", str(LIMIT_S), *argv]
-
-    started = time.monotonic()
-    proc = subprocess.run(
-        argv,
+    run = run_editor(
+        editor.argv(),
         cwd=workspace,
         env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=LIMIT_S + 30,
-        check=False,
+        out=out,
+        limit_s=LIMIT_S,
+        label=f"{editor.name} e2e ({editor.binary})",
+        capsys=capsys,
     )
-    elapsed = time.monotonic() - started
-
-    assert out.is_file(), (
-        f"{editor.binary} wrote no result (exit {proc.returncode}; 124 is timeout)\n"
-        f"stdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
-    )
-    result: dict[str, Any] = json.loads(out.read_text("utf-8"))
-    checks = result.get("checks", [])
-    failed = [c for c in checks if not c["ok"]]
-    with capsys.disabled():
-        print(f"\n{editor.name} e2e ({result.get('editor')}): {elapsed:.1f} s, result {out}")
-        for c in checks:
-            print(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']} ({c['t_ms']} ms)")
-        print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    result, checks, failed = run.result, run.checks, run.failed
 
     errors = [s["data"] for s in result.get("steps", []) if s["name"] == "ERROR"]
     assert not errors, f"the harness failed: {errors[0]}"
@@ -182,4 +161,4 @@ def test_editor_end_to_end(
         + json.dumps(result.get("steps"), indent=1, ensure_ascii=False)[-6000:]
     )
     assert editor.expected <= {c["name"] for c in checks}, "a check did not run"
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-2000:]}"
+    assert run.returncode == 0, f"exit {run.returncode}\n{run.stderr[-2000:]}"

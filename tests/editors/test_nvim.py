@@ -13,13 +13,12 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from tests.editors.harness import run_editor
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -119,39 +118,19 @@ def test_neovim_end_to_end(mode: str, tmp_path: Path, capsys: pytest.CaptureFixt
         snippet = tmp_path / "plain_snippet.lua"
         snippet.write_text(plain_snippet(), "utf-8")
         env["TAPPS_NVIM_SNIPPET"] = str(snippet)
-    argv = [str(nvim), "--headless", "--clean", "-n", "-u", str(HARNESS)]
-    timeout = shutil.which("timeout")
-    if timeout:
-        argv = [timeout, "-k", "5", str(LIMIT_S), *argv]
-
-    started = time.monotonic()
-    proc = subprocess.run(
-        argv,
+    run = run_editor(
+        [str(nvim), "--headless", "--clean", "-n", "-u", str(HARNESS)],
         cwd=workspace,
         env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=LIMIT_S + 30,
-        check=False,
+        out=out,
+        limit_s=LIMIT_S,
+        label=f"nvim e2e, {mode}",
+        capsys=capsys,
     )
-    elapsed = time.monotonic() - started
-
-    assert out.is_file(), (
-        f"nvim wrote no result (exit {proc.returncode}; 124 is timeout)\n"
-        f"stdout: {proc.stdout[-2000:]}\nstderr: {proc.stderr[-2000:]}"
-    )
-    result: dict[str, Any] = json.loads(out.read_text("utf-8"))
-    checks = result.get("checks", [])
-    failed = [c for c in checks if not c["ok"]]
-    with capsys.disabled():
-        print(f"\nnvim e2e, {mode} (nvim {result.get('nvim')}): {elapsed:.1f} s, result {out}")
-        for c in checks:
-            print(f"  {'ok  ' if c['ok'] else 'FAIL'} {c['name']} ({c['t_ms']} ms)")
-        print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    result, checks, failed = run.result, run.checks, run.failed
 
     assert result.get("error") is None, result["error"]
     assert not failed, json.dumps(failed, indent=1, ensure_ascii=False)
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stderr[-2000:]}"
+    assert run.returncode == 0, f"exit {run.returncode}\n{run.stderr[-2000:]}"
     expected = MODULE_CHECKS if mode == "module" else PLAIN_CHECKS
     assert expected <= {c["name"] for c in checks}, "a check did not run"
