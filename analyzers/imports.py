@@ -346,12 +346,13 @@ def _encode(text: str) -> bytes:
 
 
 def _parse(data: bytes, digest: str | None = None) -> _Parsed:
-    return _Parsed(digest or content_hash(data), _raw_imports(data))
+    digest = digest or content_hash(data)
+    return _Parsed(digest, _raw_imports(data, digest))
 
 
-def _raw_imports(data: bytes) -> tuple[_RawImport, ...]:
+def _raw_imports(data: bytes, digest: str | None = None) -> tuple[_RawImport, ...]:
     try:
-        tree = pyast.parse(data)
+        tree = pyast.parse(data, digest=digest)
     except (SyntaxError, ValueError):
         return ()
     found: list[_RawImport] = []

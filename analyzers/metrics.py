@@ -33,9 +33,9 @@ class CodeMetrics:
 _FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
 
-def measure(source: str) -> CodeMetrics:
+def measure(source: str, *, digest: str | None = None) -> CodeMetrics:
     """Measure a module's source. Raises SyntaxError (or ValueError) when it does not parse."""
-    tree = pyast.parse(source)
+    tree = pyast.parse(source, digest=digest)
     return CodeMetrics(
         logical_lines=logical_lines(tree),
         functions=tuple(_functions_in(tree.body, scope=())),

@@ -10,10 +10,27 @@ from __future__ import annotations
 
 import ast
 import threading
+from collections import OrderedDict
 
 _PARSE_LOCK = threading.Lock()
 
 
-def parse(source: str | bytes) -> ast.Module:
+_RECENT_TREES = 4
+_recent: OrderedDict[str, ast.Module] = OrderedDict()
+
+
+def parse(source: str | bytes, *, digest: str | None = None) -> ast.Module:
+    """`digest` (of the content) shares one parse between callers: a saved file is
+    parsed for its imports and for its metrics at the same moment, and a parse holds
+    the GIL for tens of milliseconds on a large module. Callers must not modify the
+    tree."""
     with _PARSE_LOCK:
-        return ast.parse(source)
+        if digest is not None and digest in _recent:
+            _recent.move_to_end(digest)
+            return _recent[digest]
+        tree = ast.parse(source)
+        if digest is not None:
+            _recent[digest] = tree
+            if len(_recent) > _RECENT_TREES:
+                _recent.popitem(last=False)
+        return tree

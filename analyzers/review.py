@@ -153,11 +153,13 @@ class Reviewer:
         projects, self._projects = list(self._projects.values()), {}
         await asyncio.gather(*(project.close() for project in projects))
 
-    async def result_id_now(self, path: Path, text: str) -> str:
-        """The result id a review of this text would have now, without running a tool."""
+    async def result_id_now(self, path: Path, text: str, snapshot: Snapshot | None = None) -> str:
+        """The result id a review of this text would have now, without running a tool.
+        With a `snapshot`, files whose text is on disk share one scan of their project."""
         versions = await self.versions()
         plan = self._plan_ruff(path, text, versions)
-        await self._plan_mypy(plan, versions)
+        on_disk = snapshot is not None and _disk_text(path) == text
+        await self._plan_mypy(plan, versions, snapshot if on_disk else None)
         return self._result_id(plan, blocked=plan.blocked)
 
     async def settled(self) -> None:
@@ -570,7 +572,7 @@ class Reviewer:
         return asyncio.ensure_future(self._measure_and_store(plan.digest, plan.text))
 
     async def _measure_and_store(self, digest: str, text: str) -> CodeMetrics | str:
-        found = await asyncio.to_thread(_measure, text)
+        found = await asyncio.to_thread(_measure, text, digest)
         await asyncio.to_thread(
             self._put_all, [(_metrics_key(digest), dump_metrics(found))], METRICS_GENERATION
         )
@@ -607,13 +609,13 @@ class Reviewer:
 
 
 def _measure_group(group: list[tuple[str, str]]) -> list[tuple[str, CodeMetrics | str]]:
-    return [(digest, _measure(text)) for digest, text in group]
+    return [(digest, _measure(text, digest)) for digest, text in group]
 
 
-def _measure(text: str) -> CodeMetrics | str:
+def _measure(text: str, digest: str | None = None) -> CodeMetrics | str:
     """Metrics, or why there are none (the syntax error)."""
     try:
-        return measure(text)
+        return measure(text, digest=digest)
     except SyntaxError as exc:
         return f"line {exc.lineno}: {exc.msg}"
     except ValueError as exc:

@@ -36,7 +36,7 @@ from typing import Protocol
 
 import truth
 from lsp_client import JsonDict, rss_of
-from model import MB, TYPE_ERROR, Doc, Sample, ServerRun, log
+from model import MB, RUFF_CODE, TYPE_ERROR, Doc, Sample, ServerRun, log
 
 COLUMNS = ("mypy-file", "dmypy")
 MYPY_FLAGS = ("-O", "json", "--show-absolute-path")
@@ -224,7 +224,7 @@ class Column:
     runner: Runner
 
     def ruff(self, doc: Doc) -> tuple[Outcome, bool]:
-        """ruff on the file: its outcome and whether it shows F401 on the injected import."""
+        """ruff on the file: its outcome and whether it shows the injected ruff finding."""
         argv = [str(self.python), "-m", "ruff", "check", "--output-format", "json"]
         outcome = self.runner.run([*argv, str(doc.path)])
         return outcome, _ruff_at(outcome.stdout, doc)
@@ -240,7 +240,7 @@ class Column:
         if want_error is not None and shown != want_error:
             problems.append(f"injected type error {'missing' if want_error else 'still shown'}")
         if want_error and not ruff_ok:
-            problems.append("ruff F401 on the injected import missing")
+            problems.append(f"ruff {RUFF_CODE} on the injected line missing")
         sample = Sample(
             file=doc.name,
             seconds=ruff.seconds + mypy.seconds,
@@ -258,7 +258,7 @@ def _ruff_at(stdout: str, doc: Doc) -> bool:
     except ValueError:
         return False
     return any(
-        r.get("code") == "F401" and r.get("location", {}).get("row") == doc.import_line + 1
+        r.get("code") == RUFF_CODE and r.get("location", {}).get("row") == doc.ruff_line + 1
         for r in records
     )
 

@@ -14,10 +14,13 @@ from pathlib import Path
 
 from lsp_client import JsonDict, Publish
 
+# One type error, as the issue says, plus a ruff finding that adds no import: an added
+# import is a new dependency, extra work for mypy's engine that the issue's edit does not
+# ask for (it was `import os as _bench_os` until 2026-11-21).
 INJECTED = (
-    "import os as _bench_os  # bench: unused import, ruff F401\n"
-    '_bench_err: int = "x"  # bench: mypy [assignment]\n'
+    '_bench_err: int = "x"  # bench: mypy [assignment]\nif _bench_err: pass  # bench: ruff E701\n'
 )
+RUFF_CODE = "E701"
 TYPE_ERROR = "Incompatible types in assignment"
 MB = 1024 * 1024
 
@@ -44,9 +47,9 @@ class Doc:
         return not _compiles(self.text)
 
     @cached_property
-    def import_line(self) -> int:
-        """0-based line of the injected unused import: the top of the module's code if the
-        edit still compiles there, else a new line at the end."""
+    def edit_line(self) -> int:
+        """0-based line of the first injected line (the type error): the top of the
+        module's code if the edit still compiles there, else a new line at the end."""
         at = injection_line(self.original)
         if at is not None and _compiles(insert_lines(self.text, at, INJECTED)):
             return at
@@ -55,11 +58,16 @@ class Doc:
     @property
     def error_line(self) -> int:
         """0-based line of the injected type error."""
-        return self.import_line + 1
+        return self.edit_line
+
+    @property
+    def ruff_line(self) -> int:
+        """0-based line of the injected ruff finding."""
+        return self.edit_line + 1
 
     @property
     def edited(self) -> str:
-        return insert_lines(self.text, self.import_line, INJECTED)
+        return insert_lines(self.text, self.edit_line, INJECTED)
 
     def next_version(self) -> int:
         self.version += 1
@@ -141,8 +149,8 @@ def shows_type_error(publish: Publish, doc: Doc) -> bool:
 
 
 def shows_ruff_finding(publish: Publish, doc: Doc) -> bool:
-    found = diagnostics_at(publish, doc.import_line, "ruff")
-    return any(str(d.get("code")) == "F401" for d in found)
+    found = diagnostics_at(publish, doc.ruff_line, "ruff")
+    return any(str(d.get("code")) == RUFF_CODE for d in found)
 
 
 def version_ok(publish: Publish, version: int) -> bool:

@@ -4,8 +4,8 @@ For each server, on the rich 15.0.0 corpus (see corpus.py):
 
 0. copy the corpus to --corpus/onsave-work (the shared unpack is never edited);
 1. start it (rootUri = that copy) and open each file in turn: didOpen -> completing publish;
-2. edit-save cycle per file: insert an unused import (ruff F401) and a type error (mypy
-   [assignment]) at the top of the module's code, write to disk, didChange + didSave -> the
+2. edit-save cycle per file: insert a type error (mypy [assignment]) and a ruff finding
+   (E701) at the top of the module's code, write to disk, didChange + didSave -> the
    publish that shows the mypy error, and the first publish that shows the ruff finding;
    then restore, save, wait again;
 3. close + re-open every (unchanged) file -> completing publish (cache hit);
@@ -243,7 +243,7 @@ class Session:
                 "at_injected_lines": [
                     d
                     for d in p.diagnostics
-                    if d.get("range", {}).get("start", {}).get("line", -1) >= doc.import_line
+                    if d.get("range", {}).get("start", {}).get("line", -1) >= doc.edit_line
                 ],
             }
             for p in self.client.publishes(doc.uri)

@@ -25,7 +25,7 @@ from analyzers.findings import (
     ToolFailure,
     ToolResult,
 )
-from analyzers.review import Reviewer
+from analyzers.review import Reviewer, Snapshot
 from analyzers.text import UndecodableSource, decode_source, split_lines
 from server.convert import PositionMapper, report_diagnostics
 from server.protocol import client_pulls
@@ -115,7 +115,7 @@ async def review_and_publish(
                 threshold=folder.settings.score_threshold,
             )
             if report.complete and refresh_others:
-                ls.session.spawn(refresh_other_documents(ls, uri, folder))
+                refresh_others_soon(ls, uri, folder)
         # From scheduled to the complete result (for tapps.metrics).
         elapsed_ms = (time.perf_counter() - started) * 1000
         ls.session.review_timings.record("refresh" if quiet else "review", elapsed_ms)
@@ -131,42 +131,78 @@ async def review_and_publish(
         )
 
 
-async def refresh_other_documents(ls: TappsServer, reviewed_uri: str, folder: Folder) -> None:
+REFRESH_OTHERS_DELAY_S = 0.2
+
+
+def refresh_others_soon(ls: TappsServer, saved_uri: str, folder: Folder) -> None:
+    """Re-review the documents a save may have changed, once saves have paused for a
+    moment: saves in quick succession (an edit, then its undo; a save-all) share one
+    round, and a save's own review never competes with the round of the one before."""
+    session = ls.session
+    session.saved_since_refresh.setdefault(folder.root, set()).add(saved_uri)
+    pending = session.refresh_rounds.get(folder.root)
+    if pending is not None and not pending.done():
+        pending.cancel()
+    session.refresh_rounds[folder.root] = session.spawn(_refresh_round(ls, folder))
+
+
+async def _refresh_round(ls: TappsServer, folder: Folder) -> None:
+    await asyncio.sleep(REFRESH_OTHERS_DELAY_S)
+    saved = ls.session.saved_since_refresh.pop(folder.root, set())
+    try:
+        await refresh_other_documents(ls, saved, folder)
+    except asyncio.CancelledError:
+        # A newer save took over: its round covers these saves too.
+        ls.session.saved_since_refresh.setdefault(folder.root, set()).update(saved)
+        raise
+
+
+async def refresh_other_documents(ls: TappsServer, saved_uris: set[str], folder: Folder) -> None:
     """A save can change what other files' reviews say (a dependency edit, its undo, a
-    syntax error that blocks mypy): re-review every other open, unmodified document
-    of the folder whose result id would now differ. Most of these are cache hits.
-    Documents with unsaved edits wait for their own save."""
+    syntax error that blocks mypy): re-review every open, unmodified document of the
+    folder whose result id would now differ. Most of these are cache hits. Documents
+    with unsaved edits wait for their own save; a saved one whose own review still runs
+    is left to it."""
     reviewer = folder.reviewer
-    saved = uri_to_path(reviewed_uri)
-    if reviewer is None or saved is None:
+    saved = [path for path in map(uri_to_path, saved_uris) if path is not None]
+    if reviewer is None or not saved:
         return
     await reviewer.settled()
+    snapshot: Snapshot = {}
     for uri, document in list(ls.workspace.text_documents.items()):
         path = uri_to_path(uri)
         state = ls.session.documents.get(uri)
-        if uri == reviewed_uri or path is None or state is None or state.report is None:
+        if path is None or state is None or state.report is None:
             continue
         if ls.session.folder_for(path) is not folder or state.report_text != document.source:
             continue
-        if await _outdated(reviewer, path, saved, document.source, state):
+        if uri in saved_uris and state.task is not None and not state.task.done():
+            continue
+        if await _outdated(reviewer, path, document.source, state, saved=saved, snapshot=snapshot):
             schedule_review(ls, uri, document.source, document.version, refresh=True)
 
 
 async def _outdated(
-    reviewer: Reviewer, path: Path, saved: Path, text: str, state: DocumentState
+    reviewer: Reviewer,
+    path: Path,
+    text: str,
+    state: DocumentState,
+    *,
+    saved: list[Path],
+    snapshot: Snapshot,
 ) -> bool:
     """Whether what the document shows may no longer be what a review would say: a
     review already running may have started before the save; a blocked result holds
-    whatever file blocked mypy, even one this file does not import; a file that does
-    not depend on the saved one keeps its result; otherwise its key decides."""
+    whatever file blocked mypy, even one this file does not import; a file that depends
+    on none of the saved ones keeps its result; otherwise its key decides."""
     if state.task is not None and not state.task.done():
         return True
     report = state.report
     if report is None or any(f.code == "blocked" for f in report.findings):
         return True
-    if not await reviewer.may_depend_on(path, saved):
+    if not any([await reviewer.may_depend_on(path, changed) for changed in saved]):
         return False
-    return await reviewer.result_id_now(path, text) != report.result_id
+    return await reviewer.result_id_now(path, text, snapshot) != report.result_id
 
 
 def _nothing_new(state: DocumentState, report: FileReport) -> bool:

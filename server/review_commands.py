@@ -84,7 +84,14 @@ def _handler(name: str, command: ReviewCommand) -> Callable[..., Coroutine[Any, 
             return await command.runner(context)
         with WorkProgress(server, command.title, token, on_cancel=context.cancel_work) as progress:
             context.progress = progress
-            result = await command.runner(context)
+            try:
+                result = await command.runner(context)
+            except asyncio.CancelledError:
+                progress.close("cancelled")
+                raise
+            except Exception as exc:
+                progress.close(f"failed: {exc}")
+                raise
             progress.close(_end_message(result))
             return result
 

@@ -153,19 +153,28 @@ async def test_progress_cancel_stops_the_batch_and_says_so(basic_project: Path) 
 async def test_cancel_request_stops_the_command(basic_project: Path) -> None:
     session = await start_session(basic_project)
     try:
+        session.client.progress_reports["cancelled-request"] = []
         request = asyncio.ensure_future(
             session.client.protocol.send_request_async(
                 types.WORKSPACE_EXECUTE_COMMAND,
-                types.ExecuteCommandParams(command="tapps.reviewWorkspace", arguments=[{}]),
+                types.ExecuteCommandParams(
+                    command="tapps.reviewWorkspace",
+                    arguments=[{}],
+                    work_done_token="cancelled-request",
+                ),
                 msg_id="review-to-cancel",
             )
         )
-        await asyncio.sleep(0.4)
+        async with asyncio.timeout(30):
+            while not progress_of(session, "cancelled-request"):
+                await asyncio.sleep(0.02)
         session.client.cancel_request(types.CancelParams(id="review-to-cancel"))
         with pytest.raises(JsonRpcRequestCancelled):
             await request
         await asyncio.sleep(3)
         assert len({p.uri for p in session.publishes}) < len(APP_FILES), "the batch stopped"
+        end = progress_of(session, "cancelled-request")[-1]
+        assert isinstance(end, types.WorkDoneProgressEnd) and end.message == "cancelled"
         assert no_tool_processes(session)
         result = await execute(session, "tapps.reviewWorkspace", {})
         assert result["files"] == len(APP_FILES)

@@ -439,7 +439,7 @@ def test_a_store_remembers_parsed_imports_across_indexers(
     store = MemoryStore()
     first = ProjectIndexer(root, store).scan()
 
-    def no_parsing(data: bytes) -> tuple[object, ...]:
+    def no_parsing(data: bytes, digest: str | None = None) -> tuple[object, ...]:
         raise AssertionError("a remembered content was parsed again")
 
     monkeypatch.setattr(imports_module, "_raw_imports", no_parsing)

@@ -50,3 +50,11 @@ def thread_switches_during_gc() -> Iterator[None]:
 @pytest.mark.usefixtures("thread_switches_during_gc")
 def test_parsing_in_several_threads_at_once_never_fails() -> None:
     assert parse_in_threads(pyast.parse) == []
+
+
+def test_one_parse_serves_callers_of_the_same_content() -> None:
+    """The imports scan and the metrics of a saved file parse it once between them."""
+    source = "import os\n\ndef f(x: int) -> int:\n    return x\n"
+    first = pyast.parse(source, digest="digest-of-source")
+    assert pyast.parse(source.encode(), digest="digest-of-source") is first
+    assert pyast.parse(source) is not first, "without a digest every call parses"
