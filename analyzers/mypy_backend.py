@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 PERMANENT_KINDS = frozenset({"unsupported", "config"})
 _MIN_START_TIMEOUT_S = 300.0
 _WARM_UP_DELAY_S = 0.05
+# File timestamps come from a coarse kernel clock: a write just after `started_ns` can be
+# stamped a few milliseconds before it.
+_CLOCK_SLACK_NS = 50_000_000
 
 
 class EngineBackend:
@@ -64,13 +68,24 @@ class EngineBackend:
         # Starting a process blocks the event loop for several milliseconds: let the
         # review that asked for the warm-up (often answered from the cache) finish first.
         await asyncio.sleep(_WARM_UP_DELAY_S)
-        graph = await scan()
+        # The build does not wait for our scan (about 0.3 s on rich, cold): the engine
+        # reads the sources while we hash them. A file written since the start may
+        # differ between the two, so it counts as unseen: the first check tells the
+        # engine about it again.
+        started_ns = time.time_ns()
+        scanning = asyncio.ensure_future(scan())
         try:
             await self.engine.start()
         except EngineError as exc:
             self._note_failure(exc)
             return
-        self._seen = _digests(graph)
+        finally:
+            graph = await scanning
+        self._seen = {
+            path: digest
+            for path, digest in _digests(graph).items()
+            if not _written_since(path, started_ns - _CLOCK_SLACK_NS)
+        }
 
     async def check(self, graph: ProjectGraph) -> EngineResult:
         """All of the project's messages once the engine has seen `graph`'s sources."""
@@ -110,6 +125,13 @@ class EngineBackend:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._warmup
         await self.engine.close()
+
+
+def _written_since(path: Path, since_ns: int) -> bool:
+    try:
+        return path.stat().st_mtime_ns >= since_ns
+    except OSError:
+        return True
 
 
 def _digests(graph: ProjectGraph) -> dict[Path, str]:

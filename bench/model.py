@@ -18,9 +18,10 @@ from lsp_client import JsonDict, Publish
 # import is a new dependency, extra work for mypy's engine that the edit does not
 # ask for (it was `import os as _bench_os` until 2026-11-21).
 INJECTED = (
-    '_bench_err: int = "x"  # bench: mypy [assignment]\nif _bench_err: pass  # bench: ruff E701\n'
+    '_bench_err: int = "x"  # bench: mypy [assignment]\n'
+    '_bench_fstring = f"bench"  # bench: ruff F541\n'
 )
-RUFF_CODE = "E701"
+RUFF_CODE = "F541"
 TYPE_ERROR = "Incompatible types in assignment"
 MB = 1024 * 1024
 

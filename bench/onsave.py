@@ -5,7 +5,7 @@ For each server, on the rich 15.0.0 corpus (see corpus.py):
 0. copy the corpus to --corpus/onsave-work (the shared unpack is never edited);
 1. start it (rootUri = that copy) and open each file in turn: didOpen -> completing publish;
 2. edit-save cycle per file: insert a type error (mypy [assignment]) and a ruff finding
-   (E701) at the top of the module's code, write to disk, didChange + didSave -> the
+   (F541) at the top of the module's code, write to disk, didChange + didSave -> the
    publish that shows the mypy error, and the first publish that shows the ruff finding;
    then restore, save, wait again;
 3. close + re-open every (unchanged) file -> completing publish (cache hit);
