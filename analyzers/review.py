@@ -158,9 +158,13 @@ class Reviewer:
         With a `snapshot`, files whose text is on disk share one scan of their project."""
         versions = await self.versions()
         plan = self._plan_ruff(path, text, versions)
-        on_disk = snapshot is not None and _disk_text(path) == text
-        await self._plan_mypy(plan, versions, snapshot if on_disk else None)
+        await self._plan_mypy(plan, versions, self.snapshot_for(path, text, snapshot))
         return self._result_id(plan, blocked=plan.blocked)
+
+    @staticmethod
+    def snapshot_for(path: Path, text: str, snapshot: Snapshot | None) -> Snapshot | None:
+        """`snapshot` if `text` is the file's content on disk (what a snapshot scanned)."""
+        return snapshot if snapshot is not None and _disk_text(path) == text else None
 
     async def settled(self) -> None:
         """Wait for the cache writes still running in the background."""

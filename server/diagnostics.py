@@ -51,17 +51,23 @@ def schedule_review(
     *,
     saved: bool = False,
     refresh: bool = False,
-) -> None:
+    snapshot: Snapshot | None = None,
+) -> asyncio.Task[None]:
     """Start reviewing this content; a review of an older content is cancelled.
 
-    After a save, other open documents whose results it changed are reviewed again."""
+    After a save, other open documents whose results it changed are reviewed again.
+    `snapshot`: the project as scanned for a round of such re-reviews."""
     state = ls.session.document(uri)
     if state.task is not None and not state.task.done():
         state.task.cancel()
     state.version = version
-    state.task = ls.session.spawn(
-        review_and_publish(ls, uri, text, version, refresh_others=saved, quiet=refresh)
+    task = ls.session.spawn(
+        review_and_publish(
+            ls, uri, text, version, refresh_others=saved, quiet=refresh, snapshot=snapshot
+        )
     )
+    state.task = task
+    return task
 
 
 async def review_and_publish(
@@ -72,6 +78,7 @@ async def review_and_publish(
     *,
     refresh_others: bool,
     quiet: bool = False,
+    snapshot: Snapshot | None = None,
 ) -> None:
     """Review and publish; `quiet` (a refresh) publishes only what differs from before."""
     started = time.perf_counter()
@@ -97,7 +104,7 @@ async def review_and_publish(
         )
         return
     try:
-        async for report in reviewer.review(path, text):
+        async for report in reviewer.review(path, text, snapshot):
             if state.version != version:
                 log.debug("dropping a result for %s version %s", uri, version)
                 return
@@ -179,7 +186,14 @@ async def refresh_other_documents(ls: TappsServer, saved_uris: set[str], folder:
         if uri in saved_uris and state.task is not None and not state.task.done():
             continue
         if await _outdated(reviewer, path, document.source, state, saved=saved, snapshot=snapshot):
-            schedule_review(ls, uri, document.source, document.version, refresh=True)
+            schedule_review(
+                ls,
+                uri,
+                document.source,
+                document.version,
+                refresh=True,
+                snapshot=reviewer.snapshot_for(path, document.source, snapshot),
+            )
 
 
 async def _outdated(
