@@ -25,13 +25,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from analyzers.cache.sqlite_open import open_database
+
 log = logging.getLogger(__name__)
 
 DB_NAME = "tasks.sqlite3"
 KEEP_FINISHED = 200
 INTERRUPTED = "interrupted"
 _SCHEMA_VERSION = 1
-_BUSY_TIMEOUT_S = 2.0
 
 _SCHEMA = (
     """CREATE TABLE tasks (
@@ -273,19 +274,6 @@ class TaskStore:
 
     @staticmethod
     def _connect(target: str) -> sqlite3.Connection:
-        conn = sqlite3.connect(target, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                (version,) = conn.execute("PRAGMA user_version").fetchone()
-                if version != _SCHEMA_VERSION:
-                    conn.execute("DROP TABLE IF EXISTS tasks")
-                    for statement in _SCHEMA:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return open_database(
+            target, version=_SCHEMA_VERSION, reset=("DROP TABLE IF EXISTS tasks", *_SCHEMA)
+        )

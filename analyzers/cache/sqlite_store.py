@@ -22,13 +22,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from analyzers.cache.sqlite_open import open_database
 from analyzers.cache.store import MemoryStore, StoreStats
 
 logger = logging.getLogger(__name__)
 
 DB_NAME = "results.sqlite3"
 _SCHEMA_VERSION = 1
-_BUSY_TIMEOUT_S = 2.0
 # A write per get costs ~6x the read (measured ~50 us vs ~8 us), so access
 # times are queued and written in batches.
 _FLUSH_AFTER_ACCESSES = 256
@@ -330,19 +330,13 @@ class SqliteStore:
         return self._conn
 
     def _connect(self) -> None:
-        conn = sqlite3.connect(
-            self.path, timeout=_BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        conn = open_database(
+            str(self.path),
+            version=_SCHEMA_VERSION,
+            reset=_DROP + _SCHEMA,
+            check_same_thread=False,
         )
         try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                (version,) = conn.execute("PRAGMA user_version").fetchone()
-                if version != _SCHEMA_VERSION:
-                    for statement in _DROP + _SCHEMA:
-                        conn.execute(statement)
-                    conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
             conn.execute("SELECT entries, bytes FROM totals").fetchone()
         except BaseException:
             conn.close()

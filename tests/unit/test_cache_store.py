@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.cache import MemoryStore, SqliteStore, TieredStore, sqlite_store
+from analyzers.cache import MemoryStore, SqliteStore, TieredStore, sqlite_open, sqlite_store
 from analyzers.cache.sqlite_store import DB_NAME
 
 GEN = "ruff=0.17.5;mypy=2.4.1;formula=1"
@@ -361,7 +361,7 @@ def test_close_writes_queued_access_times(folder: Path) -> None:
 def test_a_busy_database_is_skipped_then_used_again(
     folder: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(sqlite_store, "_BUSY_TIMEOUT_S", 0.01)
+    monkeypatch.setattr(sqlite_open, "BUSY_TIMEOUT_S", 0.01)
     with SqliteStore(folder) as first:
         first.put("k", b"v", generation=GEN)
     blocker = sqlite3.connect(folder / DB_NAME, isolation_level=None)
