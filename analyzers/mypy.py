@@ -252,16 +252,7 @@ class MypyProject:
         warnings = tuple(line for line in result.other if line.strip())
         if result.blocking:
             return self._blocked(grouped, owned, graph, warnings, result.duration_ms)
-        findings = {path: grouped.get(path, ()) for path in owned | grouped.keys()}
-        self._last_good.update(findings)
-        self._blocking, self._blocked_notice = {}, None
-        return MypyRun(
-            findings,
-            owned | frozenset(grouped),
-            graph,
-            warnings=warnings,
-            duration_ms=result.duration_ms,
-        )
+        return self._complete(grouped, owned, graph, warnings, result.duration_ms)
 
     def _record(self, record: dict[str, Any]) -> RawMessage | None:
         try:
@@ -397,6 +388,18 @@ class MypyProject:
         grouped = self._group(messages, shadows)
         if returncode == 2:
             return self._blocked(grouped, owned, graph, warnings, duration)
+        return self._complete(grouped, owned, graph, warnings, duration)
+
+    def _complete(
+        self,
+        grouped: dict[Path, tuple[Finding, ...]],
+        owned: frozenset[Path],
+        graph: ProjectGraph,
+        warnings: tuple[str, ...],
+        duration: float,
+    ) -> MypyRun:
+        """A run that checked the whole project: its findings are the last good ones, and
+        nothing blocks the project any more."""
         findings = {path: grouped.get(path, ()) for path in owned | grouped.keys()}
         self._last_good.update(findings)
         self._blocking, self._blocked_notice = {}, None

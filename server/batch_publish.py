@@ -9,6 +9,7 @@ refresh to a pulling client.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -27,6 +28,12 @@ class WorkspaceReport:
 
     report: FileReport
     text: str
+
+
+def open_document(ls: TappsServer, path: Path) -> tuple[str, int | None] | None:
+    """The editor's text and version of `path` when it is open."""
+    document = ls.workspace.text_documents.get(path.as_uri())
+    return (document.source, document.version) if document is not None else None
 
 
 def publish_batch_file(ls: TappsServer, item: BatchFile) -> None:

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from analyzers.batch import BatchFile, BatchReview
-from analyzers.files import discover
-from analyzers.review import Reviewer
+from analyzers.batch import BatchFile
 from server.diagnostics import diagnostics_for
 from server.progress import WorkProgress
-from server.review_commands import describe
+from server.review_commands import new_batch, workspace_files
 
 if TYPE_CHECKING:
     from server.app import TappsServer
@@ -77,34 +74,13 @@ async def _one_pass(
         else:
             collected.append(entry)
 
-    files = await asyncio.to_thread(_workspace_files, ls)
+    files = await asyncio.to_thread(workspace_files, ls, list(ls.session.folders), [], [])
     with WorkProgress(ls, "Workspace diagnostics", params.work_done_token) as progress:
-        batch = BatchReview(
-            files,
-            min((r.settings.workers for r, _ in files), default=1),
-            on_file=on_file,
-            on_progress=lambda p: progress.update(*describe(p, None)),
-            open_text=lambda path: _open_text(ls, path),
-        )
+        batch = new_batch(ls, files, on_file=on_file, progress=progress, relative_to=None)
         summary = await batch.run()
         progress.close(f"{summary.files} files")
     stream.flush()
     return collected, anything_new
-
-
-def _workspace_files(ls: TappsServer) -> list[tuple[Reviewer, Path]]:
-    files: list[tuple[Reviewer, Path]] = []
-    for root, folder in list(ls.session.folders.items()):
-        reviewer = folder.reviewer
-        if reviewer is None:
-            continue
-        files += [(reviewer, p) for p in discover(root, exclude=folder.settings.exclude)]
-    return files
-
-
-def _open_text(ls: TappsServer, path: Path) -> tuple[str, int | None] | None:
-    document = ls.workspace.text_documents.get(path.as_uri())
-    return (document.source, document.version) if document is not None else None
 
 
 def _item(ls: TappsServer, item: BatchFile, known: dict[str, str]) -> WorkspaceItem | None:
