@@ -277,6 +277,10 @@ class MypyProject:
     def engine_ready(self) -> bool:
         return self.backend is not None and self.backend.ready
 
+    def engine_behind(self, graph: ProjectGraph) -> bool:
+        """Whether the ready engine has yet to see some of `graph`'s sources."""
+        return self.backend is not None and self.backend.ready and self.backend.behind(graph)
+
     def _cli_is_incremental(self) -> bool:
         """Whether a CLI run can start from mypy's cache; without one it costs a full
         build, slower than the engine's (which has no cache to write), and both

@@ -87,6 +87,11 @@ class EngineBackend:
             if not _written_since(path, started_ns - _CLOCK_SLACK_NS)
         }
 
+    def behind(self, graph: ProjectGraph) -> bool:
+        """Whether a check of `graph` would tell the engine of any change."""
+        current = _digests(graph)
+        return current != self._seen
+
     async def check(self, graph: ProjectGraph) -> EngineResult:
         """All of the project's messages once the engine has seen `graph`'s sources."""
         current = _digests(graph)

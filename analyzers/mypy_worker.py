@@ -508,7 +508,8 @@ class Worker:
     last_gc_at: float | None = None
     last_gc_ms: float | None = None
     deep_gc_runs: int = 0
-    frozen_builds: int = 0
+    # The build whose objects a deep collection has gone through (then frozen again).
+    collected_builds: int = 0
     frozen_rss_mb: float = 0.0
     handlers: dict[str, Callable[[dict[str, Any]], Reply]] = field(default_factory=dict)
 
@@ -559,10 +560,15 @@ class Worker:
     def _checking(self, run: Callable[[], _T]) -> _T:
         # No collection in the middle of a check: a full one stops everything for ~1 s.
         gc.disable()
+        builds = self.session.builds if self.session else 0
         try:
             return run()
         finally:
             gc.disable()
+            if self.session is not None and self.session.builds != builds:
+                # Freezing costs microseconds and keeps the build's objects out of every
+                # routine collection; a deep one, when idle, goes through them later.
+                gc.freeze()
             self.checks += 1
             self.checks_since_gc += 1
             self.gc_due = True
@@ -602,12 +608,11 @@ class Worker:
             gc.unfreeze()
             gc.collect()
             gc.freeze()
-            self.frozen_builds = self.session.builds if self.session else 0
+            self.collected_builds = self.session.builds if self.session else 0
             self.frozen_rss_mb = rss_mb()
             self.deep_gc_runs += 1
         else:
-            # Until this build is frozen, a full collection would scan all of it.
-            gc.collect(2 if not self._build_unfrozen() else 1)
+            gc.collect()
         self.last_gc_ms = (time.perf_counter() - started) * 1000
         self.last_gc_at = time.time()
         self.gc_runs += 1
@@ -615,10 +620,10 @@ class Worker:
         self.checks_since_gc = 0
 
     def _deep_gc_due(self) -> bool:
-        return self._build_unfrozen() or rss_mb() > self.frozen_rss_mb * DEEP_GC_GROWTH
+        return self._build_uncollected() or rss_mb() > self.frozen_rss_mb * DEEP_GC_GROWTH
 
-    def _build_unfrozen(self) -> bool:
-        return self.session is not None and self.session.builds != self.frozen_builds
+    def _build_uncollected(self) -> bool:
+        return self.session is not None and self.session.builds != self.collected_builds
 
 
 def _failure(ident: object, kind: str, message: str, *, fatal: bool) -> Reply:

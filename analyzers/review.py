@@ -92,6 +92,8 @@ class _Plan:
     # A blocking error elsewhere in the project stands: stored findings show as stale.
     blocked: bool = False
     metrics: asyncio.Future[CodeMetrics | str] | None = None
+    # Cache writes for other files, started once this review has said what it found.
+    after_review: list[Coroutine[Any, Any, None]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -207,6 +209,8 @@ class Reviewer:
             mypy_hit = self._shown_from_cache(plan, self._cached(plan.mypy_key))
             if self.settings.mypy.enabled and mypy_hit is None:
                 mypy_task = asyncio.ensure_future(self._run_mypy(plan, versions))
+            if mypy_task is None and mypy_hit is not None:
+                self._catch_up_soon(plan, versions)
             if ruff_task is None and mypy_task is None:
                 self.hits += 1
                 metrics = await self._metrics_of(plan)
@@ -222,9 +226,15 @@ class Reviewer:
             metrics = await self._metrics_of(plan)
             yield self._report(plan, ruff_result, mypy_result, started, metrics=metrics)
         finally:
-            for task in (ruff_task, planning, mypy_task, plan.metrics):
-                if task is not None and not task.done():
-                    task.cancel()
+            self._end_review(plan, [ruff_task, planning, mypy_task, plan.metrics])
+
+    def _end_review(self, plan: _Plan, tasks: list[asyncio.Future[Any] | None]) -> None:
+        """Stop what the review no longer needs; start the writes it deferred."""
+        for task in tasks:
+            if task is not None and not task.done():
+                task.cancel()
+        for work in plan.after_review:
+            self._spawn(work)
 
     async def review_cached(
         self, path: Path, text: str, snapshot: Snapshot | None = None
@@ -448,7 +458,21 @@ class Reviewer:
         project = plan.project
         if project is None or versions.mypy is None:
             return ToolResult(Source.MYPY, failure=versions.mypy_failure)
-        flight_key = _run_key(project, plan.graph)
+        run = await self._project_run(project, plan, versions.mypy, self.generation(versions))
+        if run.failure is not None:
+            return ToolResult(Source.MYPY, failure=run.failure, version=versions.mypy)
+        findings = run.findings.get(plan.path, ())
+        failure = None
+        warnings = [*filter(None, [project.environment.problem]), *run.warnings]
+        if warnings:
+            failure = ToolFailure(Source.MYPY, "warning", "mypy: " + "; ".join(warnings))
+        return ToolResult(Source.MYPY, findings, failure, versions.mypy, run.duration_ms)
+
+    async def _project_run(
+        self, project: MypyProject, plan: _Plan, version: str, generation: str
+    ) -> MypyRun:
+        """The project run for the sources `plan` saw (shared by reviews that saw the
+        same), with its results stored: `plan`'s file first, the rest in the background."""
 
         async def run_project() -> MypyRun:
             # Wall time: the engine's own duration leaves out waiting for it to start.
@@ -457,23 +481,34 @@ class Reviewer:
             self.timings.record("mypy", (time.perf_counter() - started) * 1000)
             return run
 
-        run = await self._mypy_flight.run(flight_key, run_project)
-        if run.failure is not None:
-            return ToolResult(Source.MYPY, failure=run.failure, version=versions.mypy)
-        if not run.blocked:
+        run = await self._mypy_flight.run(_run_key(project, plan.graph), run_project)
+        if run.failure is None and not run.blocked:
             after = await asyncio.to_thread(project.indexer.scan, plan.shadows)
-            context = await self._key_context(project, versions.mypy)
-            generation = self.generation(versions)
+            context = await self._key_context(project, version)
             await self._store_run(run, after, context, generation, [plan.path])
             # The rest of the project's results go to the cache off this save's path.
             others = [path for path in run.owned if path != plan.path]
-            self._spawn(self._store_run(run, after, context, generation, others))
-        findings = run.findings.get(plan.path, ())
-        failure = None
-        warnings = [*filter(None, [project.environment.problem]), *run.warnings]
-        if warnings:
-            failure = ToolFailure(Source.MYPY, "warning", "mypy: " + "; ".join(warnings))
-        return ToolResult(Source.MYPY, findings, failure, versions.mypy, run.duration_ms)
+            plan.after_review.append(self._store_run(run, after, context, generation, others))
+        return run
+
+    def _catch_up_soon(self, plan: _Plan, versions: ToolVersions) -> None:
+        """After a result served from the cache (an undo, a switch back to a branch):
+        tell the engine about the files it has not seen yet now, in the background,
+        so the next save's check covers only that save's change."""
+        project = plan.project
+        if project is None or versions.mypy is None or plan.shadows or plan.graph is None:
+            return
+        if project.engine_behind(plan.graph):
+            own = replace(plan, after_review=[])
+            self._spawn(self._catch_up(project, own, versions.mypy, self.generation(versions)))
+
+    async def _catch_up(
+        self, project: MypyProject, plan: _Plan, version: str, generation: str
+    ) -> None:
+        run = await self._project_run(project, plan, version, generation)
+        if run.failure is not None:
+            log.debug("mypy catch-up run failed: %s", run.failure.message)
+        self._end_review(plan, [])
 
     async def _store_run(
         self,
@@ -490,7 +525,7 @@ class Reviewer:
             if path not in run.graph.files:
                 continue
             key = file_key(path, run.graph, **context)
-            if key is None or key != file_key(path, after, **context):
+            if key is None or (after is not run.graph and key != file_key(path, after, **context)):
                 continue
             result = ToolResult(
                 Source.MYPY, run.findings.get(path, ()), None, context["version"], run.duration_ms

@@ -275,6 +275,7 @@ def run_column(
     docs: Sequence[Doc],
     *,
     timeout: float,
+    think: float,
     cold: bool,
     warm_up: Callable[[], None],
     reference: truth.Reference | None,
@@ -306,10 +307,12 @@ def run_column(
         run.phases["open"] = phase("open")
         run.phases["save"], run.phases["restore"] = [], []
         for doc in docs:
+            time.sleep(think)
             try:
                 doc.path.write_text(doc.edited, encoding="utf-8", newline="")
                 saved, found = column.review(doc, want_error=True)
             finally:
+                time.sleep(think)
                 doc.path.write_bytes(doc.original)
             restored, _ = column.review(doc, want_error=False)
             log(f"  {name} save {doc.name}: {_fmt(saved)}; restore {_fmt(restored)}")

@@ -34,6 +34,8 @@ class Doc:
     name: str
     original: bytes
     version: int = 0
+    # Where the edit goes: "end" (appended, as the issue's protocol says) or "top".
+    edit_at: str = "end"
 
     @property
     def uri(self) -> str:
@@ -49,8 +51,11 @@ class Doc:
 
     @cached_property
     def edit_line(self) -> int:
-        """0-based line of the first injected line (the type error): the top of the
-        module's code if the edit still compiles there, else a new line at the end."""
+        """0-based line of the first injected line (the type error): appended at the end
+        of the module, or (edit_at "top", or when code at the end may never run) at the
+        top of the module's code if the edit still compiles there."""
+        if self.edit_at == "end" and not tail_may_be_unreachable(self.original):
+            return end_line(self.text)
         at = injection_line(self.original)
         if at is not None and _compiles(insert_lines(self.text, at, INJECTED)):
             return at
@@ -95,6 +100,24 @@ def injection_line(source: bytes) -> int | None:
         decorators: list[ast.expr] = getattr(node, "decorator_list", [])
         return min([node.lineno, *(d.lineno for d in decorators)]) - 1
     return None
+
+
+def tail_may_be_unreachable(source: bytes) -> bool:
+    """Whether the module's top level can raise before its end: a `raise`, or an `if`
+    with a branch that raises (rich/_win32_console.py raises ImportError off Windows,
+    and mypy then reports nothing after it)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return True
+    for node in tree.body:
+        if isinstance(node, ast.Raise):
+            return True
+        if isinstance(node, ast.If) and any(
+            isinstance(inner, ast.Raise) for inner in [*node.body, *node.orelse]
+        ):
+            return True
+    return False
 
 
 def end_line(text: str) -> int:

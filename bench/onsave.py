@@ -176,6 +176,7 @@ class Options:
     timeout: float
     settle: float
     logs: Path
+    think: float = 0.0
 
 
 @dataclass
@@ -406,12 +407,16 @@ async def phase_cycle(
     session: Session, docs: list[Doc], reference: truth.Reference | None
 ) -> tuple[list[Sample], list[Sample]]:
     saves, restores = [], []
+    think = session.opts.think
     for doc in docs:
+        await asyncio.sleep(think)
         try:
             session.last_final = None
             saved = await session.save(doc, doc.edited, want_error=True)
             published = session.last_final
         finally:
+            if think:
+                await asyncio.sleep(think)
             doc.path.write_bytes(doc.original)
         restored = await session.save(doc, doc.text, want_error=False)
         log(f"  {session.server.name} save {doc.name}: {_fmt(saved)}; restore {_fmt(restored)}")
@@ -546,6 +551,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds to wait for the clearing publish after didClose",
     )
     parser.add_argument(
+        "--edit-at",
+        choices=("end", "top"),
+        default="end",
+        help="where the edit goes: appended at the end of the module, as the issue's"
+        " protocol says (default), or at the top of its code, which moves every later line",
+    )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="seconds between a save's complete publish and the next save, as a person"
+        " editing takes (default 1.0; 0 saves back to back)",
+    )
+    parser.add_argument(
         "--mypy-cache",
         choices=("warm", "cold", "keep"),
         default="warm",
@@ -607,7 +626,9 @@ async def run_all(
     reference: truth.Reference | None,
 ) -> list[ServerRun]:
     """Each column in turn: its cold phase (--no-cold skips it), then the warm phases."""
-    opts = Options(timeout=args.timeout, settle=args.settle, logs=RESULTS / "logs")
+    opts = Options(
+        timeout=args.timeout, settle=args.settle, logs=RESULTS / "logs", think=args.think
+    )
     runs = []
     try:
         for server in servers:
@@ -620,6 +641,7 @@ async def run_all(
                         corpus.root,
                         docs,
                         timeout=args.timeout,
+                        think=args.think,
                         cold=args.cold,
                         warm_up=lambda: prepare_mypy_cache(corpus, args.mypy_cache),
                         reference=reference,
@@ -672,7 +694,7 @@ def exclusive(lock: Path) -> Iterator[None]:
 def bench(args: argparse.Namespace, python: Path, corpus: Corpus) -> int:
     """Run every server on ``corpus`` (the working copy), print the table, write JSON."""
     docs = [
-        Doc(p, p.relative_to(corpus.root).as_posix(), p.read_bytes())
+        Doc(p, p.relative_to(corpus.root).as_posix(), p.read_bytes(), edit_at=args.edit_at)
         for p in chosen(corpus, args.only)
     ]
     servers = build_servers(args, python)

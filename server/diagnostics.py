@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -61,13 +62,30 @@ def schedule_review(
     if state.task is not None and not state.task.done():
         state.task.cancel()
     state.version = version
-    task = ls.session.spawn(
-        review_and_publish(
-            ls, uri, text, version, refresh_others=saved, quiet=refresh, snapshot=snapshot
-        )
-    )
+    review = review_and_publish(ls, uri, text, version, quiet=refresh, snapshot=snapshot)
+    path = uri_to_path(uri)
+    if saved and path is not None:
+        review = _as_save(ls, uri, ls.session.folder_for(path), review)
+    task = ls.session.spawn(review)
     state.task = task
     return task
+
+
+async def _as_save(
+    ls: TappsServer, uri: str, folder: Folder, review: Coroutine[Any, Any, None]
+) -> None:
+    """A save's review: the folder's round of re-reviews waits until no save's review
+    runs (it would compete with them), then covers every save since the last round."""
+    running = ls.session.saves_running
+    running[folder.root] = running.get(folder.root, 0) + 1
+    pending = ls.session.refresh_rounds.get(folder.root)
+    if pending is not None and not pending.done():
+        pending.cancel()
+    try:
+        await review
+    finally:
+        running[folder.root] -= 1
+        refresh_others_soon(ls, uri, folder)
 
 
 async def review_and_publish(
@@ -76,7 +94,6 @@ async def review_and_publish(
     text: str,
     version: int | None,
     *,
-    refresh_others: bool,
     quiet: bool = False,
     snapshot: Snapshot | None = None,
 ) -> None:
@@ -121,8 +138,6 @@ async def review_and_publish(
                 version=version,
                 threshold=folder.settings.score_threshold,
             )
-            if report.complete and refresh_others:
-                refresh_others_soon(ls, uri, folder)
         # From scheduled to the complete result (for tapps.metrics).
         elapsed_ms = (time.perf_counter() - started) * 1000
         ls.session.review_timings.record("refresh" if quiet else "review", elapsed_ms)
@@ -147,6 +162,8 @@ def refresh_others_soon(ls: TappsServer, saved_uri: str, folder: Folder) -> None
     round, and a save's own review never competes with the round of the one before."""
     session = ls.session
     session.saved_since_refresh.setdefault(folder.root, set()).add(saved_uri)
+    if session.saves_running.get(folder.root, 0) > 0:
+        return
     pending = session.refresh_rounds.get(folder.root)
     if pending is not None and not pending.done():
         pending.cancel()

@@ -121,6 +121,8 @@ class Session:
     # Per folder: documents saved since the last round of re-reviews, and the round due.
     saved_since_refresh: dict[Path, set[str]] = field(default_factory=dict)
     refresh_rounds: dict[Path, asyncio.Task[None]] = field(default_factory=dict)
+    # Per folder: reviews of saves still running (the round waits for the last one).
+    saves_running: dict[Path, int] = field(default_factory=dict)
     # A workspace/diagnostic/refresh was sent within the last window; another is due.
     refresh_pending: bool = False
     refresh_again: bool = False

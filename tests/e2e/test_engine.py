@@ -68,6 +68,36 @@ async def test_saves_after_warm_up_use_the_engine_and_match_the_cli(cycle_projec
         await stop_session(session)
 
 
+async def test_an_undo_answered_from_the_cache_still_reaches_the_engine(
+    cycle_project: Path,
+) -> None:
+    """The undo's result comes from the cache, but the engine has to learn of it too:
+    in the background, so the next save's check covers only that save's change."""
+    session = await start_session(cycle_project)
+    try:
+        for name in ("a.py", "b.py"):
+            mark = session.open(f"pkg/{name}")
+            await session.wait_complete(f"pkg/{name}", after=mark)
+        await wait_engine(session)
+        original = session.text("pkg/b.py")
+        await save_and_wait(session, "b.py", original.replace("node.size * 2", '"x"'))
+        after_edit = (await engine_info(session))["checks"]
+        mark = session.save("pkg/b.py", original)
+        undone = await session.wait_complete("pkg/b.py", after=mark)
+        assert undone.by_source("mypy") == [], "the undo shows the original's (cached) result"
+        async with asyncio.timeout(30):
+            while (await engine_info(session))["checks"] == after_edit:
+                await asyncio.sleep(0.1)
+        assert (await engine_info(session))["checks"] == after_edit + 1
+        # The engine now holds the original text: a dependency edit is checked exactly.
+        a_text = session.text("pkg/a.py")
+        await save_and_wait(session, "a.py", a_text + 'X: int = "x"\n')
+        assert published(session, ["a.py"]) == {("a.py", a_text.count("\n"), "assignment")}
+        assert published(session, ["a.py"]) <= direct_mypy(cycle_project)
+    finally:
+        await stop_session(session)
+
+
 async def test_a_killed_worker_falls_back_to_the_cli_and_recovers(cycle_project: Path) -> None:
     session = await start_session(cycle_project)
     try:
