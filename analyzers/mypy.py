@@ -233,11 +233,13 @@ class MypyProject:
             graph = await asyncio.to_thread(self.indexer.scan, shadows)
             notices: tuple[str, ...] = ()
             if self.backend is not None and not shadows:
-                if not self.backend.ready:
+                if not self.backend.ready and not self.backend.primed:
                     self.warm()
                     if not self._cli_is_incremental():
                         await self.backend.wait_ready()
-                if self.backend.ready:
+                # A prime's answer (or its failure) is this run's, even if the engine
+                # went down since.
+                if self.backend.ready or self.backend.primed:
                     try:
                         return self._from_engine(await self.backend.check(graph), graph)
                     except EngineError as exc:

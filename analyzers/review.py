@@ -189,6 +189,7 @@ class Reviewer:
         started = time.perf_counter()
         versions = await self.versions()
         plan = self._plan_ruff(path, text, versions)
+        self._prime_engine(plan, versions)
         plan.metrics = self._measure_soon(plan)
         ruff_hit = self._cached(plan.ruff_key)
         ruff_task = None
@@ -490,6 +491,17 @@ class Reviewer:
             others = [path for path in run.owned if path != plan.path]
             plan.after_review.append(self._store_run(run, after, context, generation, others))
         return run
+
+    def _prime_engine(self, plan: _Plan, versions: ToolVersions) -> None:
+        """Saved content goes to a ready engine at once: it checks while the project is
+        scanned for the cache key (a cache hit makes it the catch-up run)."""
+        if not self.settings.mypy.enabled or versions.mypy is None:
+            return
+        backend = self._project_for(plan.path).backend
+        if backend is None or not backend.wants(plan.path, plan.digest):
+            return
+        if _disk_text(plan.path) == plan.text:
+            backend.prime(plan.path, plan.digest)
 
     def _catch_up_soon(self, plan: _Plan, versions: ToolVersions) -> None:
         """After a result served from the cache (an undo, a switch back to a branch):

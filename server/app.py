@@ -59,6 +59,7 @@ class TappsServer(LanguageServer):
         )
 
     def shutdown_session(self) -> None:
+        self.tapps_protocol.idle_gc.stop()
         self.session.close()
         kill_all_running()
 

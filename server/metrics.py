@@ -150,6 +150,7 @@ class ServerMetrics:
             "engines": engines,
             "rss": await asyncio.to_thread(rss_report, os.getpid()),
             "eventLoopLag": self.lag.summary(),
+            "garbageCollection": self.ls.tapps_protocol.idle_gc.describe(),
             "slowRequestSeconds": self.slow_request_seconds(),
             "slowRequests": list(self.slow),
         }

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 from lsprotocol import types
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
+from server.idle_gc import IdleCollector
+
 EXECUTE_PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = contextvars.ContextVar(
     "execute_params", default=None
 )
@@ -31,6 +33,12 @@ class TappsProtocol(LanguageServerProtocol):
         self._command_tasks: dict[Any, asyncio.Task[Any]] = {}
         self.observer: RequestObserver | None = None
         self._request_clock: dict[Any, tuple[str, float]] = {}
+        self.idle_gc = IdleCollector()
+
+    def handle_message(self, message: Any) -> None:
+        self.idle_gc.start()
+        self.idle_gc.activity()
+        super().handle_message(message)
 
     def request_name(self, method: str, params: Any) -> str:
         """The method, with the command for `workspace/executeCommand`; names we do not

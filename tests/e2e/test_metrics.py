@@ -3,6 +3,7 @@ engines, RSS, the event loop's lag and slow requests."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,11 @@ async def test_metrics_after_a_save_and_a_workspace_review(basic_project: Path) 
         assert second["cache"]["misses"] == cache["misses"]
         assert second["tools"]["mypy"]["count"] == tools["mypy"]["count"], "hits run nothing"
         assert second["tools"]["ruff"]["count"] == tools["ruff"]["count"]
+
+        await asyncio.sleep(1.0)  # a pause: the server collects its garbage now
+        collected = (await execute(session, "tapps.metrics"))["garbageCollection"]
+        assert collected["fullCollections"] >= 1, collected
+        assert collected["frozenObjects"] > 0 and collected["lastFullMs"] >= 0
     finally:
         await stop_session(session)
 
