@@ -167,6 +167,7 @@ class BatchReview:
 
     async def _stages(self) -> None:
         self._report_progress()
+        await self._warm_engines()
         texts = await self._read_all()
         self._set_stage("cached results")
         remaining = await self._bounded(
@@ -201,6 +202,16 @@ class BatchReview:
                 task.cancel()
         self._set_stage("files")
         await self._bounded(rest, lambda r, p: self._review(r, p, texts[p]))
+
+    async def _warm_engines(self) -> None:
+        """Every mypy engine the batch needs starts building now (on another core), while
+        the files are read, looked up in the cache, given to ruff and scanned."""
+        warmed: set[int] = set()
+        for reviewer, path in self.files:
+            project = await reviewer.project_of(path)
+            if project is not None and id(project) not in warmed:
+                warmed.add(id(project))
+                project.warm()
 
     async def _read_all(self) -> dict[Path, tuple[str, int | None]]:
         texts: dict[Path, tuple[str, int | None]] = {}

@@ -19,6 +19,7 @@ import ast
 import functools
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -209,6 +210,10 @@ class ProjectIndexer:
         self._memo: dict[Path, _Memo] = {}
         self._last: ProjectGraph | None = None
         self._last_sources: dict[Path, str] = {}
+        # Scans run in worker threads, several at once (a batch, a warm-up, a review).
+        self._scanning = threading.Lock()
+        # Set from the event loop while a scan may run; the next scan takes them.
+        self._distrusted: set[Path] = set()
 
     @property
     def last_graph(self) -> ProjectGraph | None:
@@ -216,7 +221,14 @@ class ProjectIndexer:
         return self._last
 
     def scan(self, overrides: Mapping[Path, str] | None = None) -> ProjectGraph:
-        overrides = overrides or {}
+        with self._scanning:
+            return self._scan(overrides or {})
+
+    def _scan(self, overrides: Mapping[Path, str]) -> ProjectGraph:
+        while self._distrusted:
+            memo = self._memo.get(path := self._distrusted.pop())
+            if memo is not None:
+                self._memo[path] = replace(memo, trusted=False)
         parsed: dict[Path, _Parsed] = {}
         for path in _python_files(self.root):
             override = overrides.get(path)
@@ -253,9 +265,7 @@ class ProjectIndexer:
     def distrust(self, path: Path) -> None:
         """Read `path` again on the next scan, whatever its stat says: the editor just
         saved it, and a tool that restores mtimes (cp -p, touch -r) can keep the stat."""
-        memo = self._memo.get(path)
-        if memo is not None:
-            self._memo[path] = replace(memo, trusted=False)
+        self._distrusted.add(path)
 
     def _parse_remembered(self, data: bytes, digest: str) -> _Parsed:
         if self.store is None:

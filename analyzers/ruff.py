@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import sys
@@ -138,10 +139,17 @@ async def _run_chunk(
     if done.returncode not in (0, 1):
         kind = "config" if "toml" in stderr.lower() else "crash"
         return dict.fromkeys(chunk, _failed(kind, stderr, version, started))
+    # Thousands of records take tens of milliseconds to read: not on the event loop.
+    return await asyncio.to_thread(_chunk_results, done.stdout, chunk, texts, version, started)
+
+
+def _chunk_results(
+    stdout: bytes, chunk: list[Path], texts: Mapping[Path, str], version: str, started: float
+) -> dict[Path, ToolResult]:
     try:
-        records = json.loads(done.stdout or b"[]")
+        records = json.loads(stdout or b"[]")
     except ValueError:
-        failure = _failed("crash", f"unreadable output: {done.stdout[:200]!r}", version, started)
+        failure = _failed("crash", f"unreadable output: {stdout[:200]!r}", version, started)
         return dict.fromkeys(chunk, failure)
     by_path: dict[Path, list[dict[str, Any]]] = {path: [] for path in chunk}
     for record in records:

@@ -3,10 +3,10 @@
 A full collection of the server's heap (project graphs, stored reports, pygls' documents)
 takes 50-90 ms on rich. Left to CPython's thresholds it comes whenever enough objects
 have survived, often in the middle of a save's review. Here automatic collections stop at
-the middle generation: a full one runs once no message has arrived for a moment, and
-what survives it is frozen, so later collections never scan it. Every few of those, a
-deep one thaws the frozen objects first, so cycles among them are freed too. When the
-client never pauses, one still runs every `max_interval_s`.
+the middle generation: a full one runs once no message has arrived for a moment and no
+request is being worked on, and what survives it is frozen, so later collections never
+scan it. Every few of those, a deep one thaws the frozen objects first, so cycles among
+them are freed too. When the client never pauses, one still runs every `max_interval_s`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
+from collections.abc import Callable
 
 IDLE_S = 0.5
 MAX_INTERVAL_S = 60.0
@@ -23,8 +24,15 @@ _NO_AUTOMATIC_FULL = 1_000_000
 
 
 class IdleCollector:
-    def __init__(self, idle_s: float = IDLE_S, max_interval_s: float = MAX_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        idle_s: float = IDLE_S,
+        max_interval_s: float = MAX_INTERVAL_S,
+        busy: Callable[[], bool] = lambda: False,
+    ) -> None:
+        """`busy`: whether a request is being worked on (a quiet client may be waiting)."""
         self.idle_s = idle_s
+        self.busy = busy
         self.max_interval_s = max_interval_s
         self.collections = 0
         self.deep_collections = 0
@@ -69,7 +77,7 @@ class IdleCollector:
     def due(self, now: float) -> bool:
         if not self._dirty:
             return False
-        quiet = now - self._last_activity >= self.idle_s
+        quiet = now - self._last_activity >= self.idle_s and not self.busy()
         return quiet or now - self._last_collection >= self.max_interval_s
 
     async def _run(self) -> None:

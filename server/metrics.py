@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from analyzers.mypy_engine import read_rss_mb
 from analyzers.settings import ReviewSettings
 from analyzers.timings import DEFAULT_WINDOW, Series, Timings, percentile
+from server.protocol import HELD_BY_DESIGN
 
 if TYPE_CHECKING:
     from server.app import TappsServer
@@ -41,8 +42,6 @@ METRICS = "tapps.metrics"
 SLOW_REQUESTS_KEPT = 50
 LAG_INTERVAL_S = 0.1
 _DEFAULT_SLOW_S = ReviewSettings().slow_request_seconds
-# Requests answered only once something changes (long polls): never "slow".
-HELD_BY_DESIGN = frozenset({"workspace/diagnostic"})
 
 
 class LagMonitor:

@@ -14,6 +14,9 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from server.idle_gc import IdleCollector
 
+# Requests answered only once something changes (long polls): never "slow", never busy.
+HELD_BY_DESIGN = frozenset({types.WORKSPACE_DIAGNOSTIC})
+
 EXECUTE_PARAMS: contextvars.ContextVar[types.ExecuteCommandParams | None] = contextvars.ContextVar(
     "execute_params", default=None
 )
@@ -33,7 +36,9 @@ class TappsProtocol(LanguageServerProtocol):
         self._command_tasks: dict[Any, asyncio.Task[Any]] = {}
         self.observer: RequestObserver | None = None
         self._request_clock: dict[Any, tuple[str, float]] = {}
-        self.idle_gc = IdleCollector()
+        # Requests being worked on, by id (a held long poll is not work).
+        self._working: dict[Any, str] = {}
+        self.idle_gc = IdleCollector(busy=lambda: bool(self._working))
 
     def handle_message(self, message: Any) -> None:
         self.idle_gc.start()
@@ -53,6 +58,8 @@ class TappsProtocol(LanguageServerProtocol):
 
     def _handle_request(self, msg_id: Any, method_name: str, params: Any) -> None:
         """Time every request from its arrival to its response being sent."""
+        if method_name not in HELD_BY_DESIGN:
+            self._working[msg_id] = method_name
         observer = self.observer
         if observer is not None:
             name = self.request_name(method_name, params)
@@ -64,6 +71,7 @@ class TappsProtocol(LanguageServerProtocol):
         try:
             super()._send_response(msg_id, result, error)
         finally:
+            self._working.pop(msg_id, None)
             timed = self._request_clock.pop(msg_id, None)
             if timed is not None and self.observer is not None:
                 name, started = timed

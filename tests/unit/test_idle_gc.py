@@ -44,3 +44,20 @@ async def test_a_client_that_never_pauses_still_gets_collections() -> None:
     finally:
         collector.stop()
         gc.unfreeze()
+
+
+async def test_no_collection_while_a_request_is_worked_on() -> None:
+    """A quiet client may be waiting for a long request (a workspace review)."""
+    working = [True]
+    collector = IdleCollector(idle_s=0.05, busy=lambda: working[0])
+    collector.start()
+    try:
+        collector.activity()
+        await asyncio.sleep(0.2)
+        assert collector.collections == 0
+        working[0] = False
+        await asyncio.sleep(0.1)
+        assert collector.collections == 1
+    finally:
+        collector.stop()
+        gc.unfreeze()
