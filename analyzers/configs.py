@@ -72,8 +72,13 @@ def read_text(path: Path) -> str:
     return text
 
 
-_listing_memo: dict[Path, tuple[int, frozenset[str]]] = {}
+# Folder -> (its mtime, the names in it, until when that answer holds if the mtime is
+# too recent to tell a later change apart: 0 when it holds as long as the mtime does).
+_listing_memo: dict[Path, tuple[int, frozenset[str], int]] = {}
 _LISTED_NAMES = (*WATCHED_CONFIG_NAMES, *_REPO_MARKERS)
+# A freshly written folder (a new checkout) is listed again at most this often: a batch
+# asks about the same folders hundreds of times within a second.
+_RECENT_LISTING_NS = 500_000_000
 
 
 def present_names(folder: Path) -> frozenset[str]:
@@ -83,13 +88,13 @@ def present_names(folder: Path) -> frozenset[str]:
         mtime = os.stat(folder).st_mtime_ns
     except OSError:
         return frozenset()
+    now = time.time_ns()
     memo = _listing_memo.get(folder)
-    if memo is not None and memo[0] == mtime:
+    if memo is not None and memo[0] == mtime and (memo[2] == 0 or now < memo[2]):
         return memo[1]
-    read_at = time.time_ns()
     present = frozenset(name for name in _LISTED_NAMES if os.path.exists(folder / name))
-    if mtime < read_at - _RACY_NS:
-        _listing_memo[folder] = (mtime, present)
+    racy = mtime >= now - _RACY_NS
+    _listing_memo[folder] = (mtime, present, now + _RECENT_LISTING_NS if racy else 0)
     return present
 
 
