@@ -62,6 +62,8 @@ class ProjectGraph:
 
     files: dict[Path, ModuleFile]
     by_module: dict[str, tuple[Path, ...]]
+    # (mtime_ns, size) of each file read from disk, as this scan saw it.
+    stats: dict[Path, tuple[int, int]] = field(default_factory=dict)
     _closures: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
     _closure_digests: dict[Path, str] | None = None
     _single_lookups: int = 0
@@ -224,11 +226,14 @@ class ProjectIndexer:
         with self._scanning:
             return self._scan(overrides or {})
 
-    def _scan(self, overrides: Mapping[Path, str]) -> ProjectGraph:
+    def _take_distrusted(self) -> None:
         while self._distrusted:
             memo = self._memo.get(path := self._distrusted.pop())
             if memo is not None:
                 self._memo[path] = replace(memo, trusted=False)
+
+    def _scan(self, overrides: Mapping[Path, str]) -> ProjectGraph:
+        self._take_distrusted()
         parsed: dict[Path, _Parsed] = {}
         for path in _python_files(self.root):
             override = overrides.get(path)
@@ -238,8 +243,11 @@ class ProjectIndexer:
                 parsed[path] = _parse(_encode(text))
         self._memo = {p: m for p, m in self._memo.items() if p in parsed}
         sources = {path: entry.digest for path, entry in parsed.items()}
+        stats = {p: (m.mtime_ns, m.size) for p, m in self._memo.items() if p not in overrides}
         if self._last is not None and sources == self._last_sources:
             # Same files with the same content: names and imports resolve the same way.
+            if stats != self._last.stats:
+                self._last = replace(self._last, stats=stats)
             return self._last
         is_package = functools.cache(_is_package)
         files: dict[Path, ModuleFile] = {}
@@ -258,7 +266,7 @@ class ProjectIndexer:
             for name in names:
                 candidates.setdefault(name, []).append(path)
         by_module = {name: tuple(paths) for name, paths in candidates.items()}
-        self._last = ProjectGraph(files, by_module)
+        self._last = ProjectGraph(files, by_module, stats)
         self._last_sources = sources
         return self._last
 

@@ -43,6 +43,8 @@ DOCS_URL = "https://mypy.readthedocs.io/en/stable/_refs.html#code-{code}"
 _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "note": Severity.INFORMATION}
 
 
+# Scans and checks in a row before giving up on a project whose files keep changing.
+_ENGINE_ATTEMPTS = 3
 _VERSION_LINE = re.compile(r"""^__version__ = ["']([^"']+)["']""", re.MULTILINE)
 
 
@@ -169,6 +171,8 @@ class MypyRun:
     failure: ToolFailure | None = None
     warnings: tuple[str, ...] = ()
     duration_ms: float = 0.0
+    # False when sources changed while mypy read them: shown, never stored.
+    settled: bool = True
 
 
 @dataclass(slots=True)
@@ -230,22 +234,47 @@ class MypyProject:
         """The fine-grained engine's answer when it is ready and the sources are on
         disk; otherwise (unsaved text, engine warming up or failed) the CLI run."""
         async with self._lock:
-            graph = await asyncio.to_thread(self.indexer.scan, shadows)
-            notices: tuple[str, ...] = ()
-            if self.backend is not None and not shadows:
-                if not self.backend.ready and not self.backend.primed:
-                    self.warm()
-                    if not self._cli_is_incremental():
-                        await self.backend.wait_ready()
-                # A prime's answer (or its failure) is this run's, even if the engine
-                # went down since.
-                if self.backend.ready or self.backend.primed:
-                    try:
-                        return self._from_engine(await self.backend.check(graph), graph)
-                    except EngineError as exc:
-                        notices = (f"the mypy engine failed ({exc}); using the mypy CLI",)
-            run = await self._run_cli(graph, shadows)
-            return replace(run, warnings=(*notices, *run.warnings)) if notices else run
+            backend = self.backend if not shadows else None
+            if backend is None:
+                graph = await asyncio.to_thread(self.indexer.scan, shadows)
+                return await self._run_cli(graph, shadows)
+            # The engine must read the files as the scan below sees them: nothing queued
+            # ahead of this run's check, and no prime sent until it is done.
+            backend.checking = True
+            try:
+                await backend.prime_settled()
+                return await self._engine_run(backend)
+            finally:
+                backend.checking = False
+
+    async def _engine_run(self, backend: EngineBackend) -> MypyRun:
+        notices: tuple[str, ...] = ()
+        unsettled: MypyRun | None = None
+        for _ in range(_ENGINE_ATTEMPTS):
+            graph = await asyncio.to_thread(self.indexer.scan, {})
+            if not backend.ready and not backend.primed:
+                self.warm()
+                if not self._cli_is_incremental():
+                    await backend.wait_ready()
+            # A prime's answer (or its failure) is this run's, even if the engine
+            # went down since.
+            if not (backend.ready or backend.primed):
+                break
+            try:
+                result = await backend.check(graph)
+            except EngineError as exc:
+                notices = (f"the mypy engine failed ({exc}); using the mypy CLI",)
+                break
+            run = self._from_engine(result, graph)
+            if result.settled:
+                return run
+            # A file changed while the engine read the sources: scan and ask again.
+            unsettled = replace(run, settled=False)
+        if unsettled is not None:
+            return unsettled  # files keep changing: the best answer there is, not stored
+        graph = await asyncio.to_thread(self.indexer.scan, {})
+        run = await self._run_cli(graph, {})
+        return replace(run, warnings=(*notices, *run.warnings)) if notices else run
 
     def _from_engine(self, result: EngineResult, graph: ProjectGraph) -> MypyRun:
         messages = [m for m in map(self._record, result.messages) if m is not None]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import time
@@ -46,6 +47,8 @@ class EngineBackend:
         self._seen: dict[Path, str] = {}
         self._warmup: asyncio.Task[None] | None = None
         self._primed: _Prime | None = None
+        # A project run is between its scan and its check's answer: no prime now.
+        self.checking = False
 
     @property
     def ready(self) -> bool:
@@ -100,7 +103,8 @@ class EngineBackend:
         """Whether `prime` would tell the engine something: a source it holds, with new
         content, and no prime already on its way."""
         seen = self._seen.get(path)
-        return self.ready and self._primed is None and seen is not None and seen != digest
+        idle = self._primed is None and not self.checking
+        return self.ready and idle and seen is not None and seen != digest
 
     def prime(self, path: Path, digest: str) -> None:
         """A save: tell the ready engine now that `path` holds `digest` on disk, while
@@ -114,6 +118,12 @@ class EngineBackend:
         answer = asyncio.ensure_future(self.engine.check([path], []))
         answer.add_done_callback(_retrieve)
         self._primed = _Prime(path, digest, before, answer)
+
+    async def prime_settled(self) -> None:
+        """Wait until the engine has answered the prime on its way, if any (the answer
+        stays for the next check to take)."""
+        if self._primed is not None:
+            await asyncio.wait([self._primed.answer])
 
     async def _primed_answer(self) -> tuple[EngineResult, dict[Path, str]] | None:
         """The answer to a prime, with what the engine has seen after it; None if the
@@ -132,7 +142,8 @@ class EngineBackend:
         return current != self._seen
 
     async def check(self, graph: ProjectGraph) -> EngineResult:
-        """All of the project's messages once the engine has seen `graph`'s sources."""
+        """All of the project's messages once the engine has seen `graph`'s sources;
+        not `settled` if a file changed while the engine read them."""
         current = _digests(graph)
         try:
             primed = await self._primed_answer()
@@ -143,7 +154,17 @@ class EngineBackend:
                 return result
             changed = [path for path, digest in current.items() if self._seen.get(path) != digest]
             removed = [path for path in self._seen if path not in current]
+            # The engine reads the files now: each must still be as the scan saw it, and
+            # stay so until the answer.
+            before = _stats(current)
             result = await self.engine.check(changed, removed)
+            after = _stats(current)
+            moved = {p for p in current if not before[p] == after[p] == graph.stats.get(p)}
+            if moved:
+                # What the engine read of these is unknown: the next check names them.
+                self._seen = {p: d for p, d in current.items() if p not in moved}
+                self.checks += 1
+                return dataclasses.replace(result, settled=False)
         except EngineError as exc:
             self._note_failure(exc)
             # A restarted worker builds from scratch; nothing it has seen carries over.
@@ -191,6 +212,10 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return result.st_mtime_ns, result.st_size
+
+
+def _stats(digests: dict[Path, str]) -> dict[Path, tuple[int, int] | None]:
+    return {path: _stat(path) for path in digests}
 
 
 def _digest(path: Path) -> str | None:

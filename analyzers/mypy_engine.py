@@ -62,6 +62,8 @@ class EngineResult:
     duration_ms: float
     rebuilt: bool = False
     other: tuple[str, ...] = ()
+    # False when a source changed while the engine read them: the answer may mix contents.
+    settled: bool = True
 
 
 class _WorkerGone(Exception):

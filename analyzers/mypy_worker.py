@@ -569,6 +569,7 @@ class Worker:
                 # Freezing costs microseconds and keeps the build's objects out of every
                 # routine collection; a deep one, when idle, goes through them later.
                 gc.freeze()
+                self.frozen_rss_mb = rss_mb()
             self.checks += 1
             self.checks_since_gc += 1
             self.gc_due = True
@@ -604,7 +605,9 @@ class Worker:
         build or enough growth, and runs only when idle, where nobody waits for it.
         """
         started = time.perf_counter()
-        if idle and self._deep_gc_due():
+        # Updates replace frozen objects, which only a deep collection frees: without an
+        # idle moment, one still runs once memory has grown enough.
+        if self._deep_gc_due() if idle else self._grown():
             gc.unfreeze()
             gc.collect()
             gc.freeze()
@@ -620,7 +623,10 @@ class Worker:
         self.checks_since_gc = 0
 
     def _deep_gc_due(self) -> bool:
-        return self._build_uncollected() or rss_mb() > self.frozen_rss_mb * DEEP_GC_GROWTH
+        return self._build_uncollected() or self._grown()
+
+    def _grown(self) -> bool:
+        return self.frozen_rss_mb > 0 and rss_mb() > self.frozen_rss_mb * DEEP_GC_GROWTH
 
     def _build_uncollected(self) -> bool:
         return self.session is not None and self.session.builds != self.collected_builds

@@ -115,6 +115,9 @@ class Reviewer:
     _mypy_flight: SingleFlight[MypyRun] = field(default_factory=SingleFlight)
     _metrics: OrderedDict[str, CodeMetrics | str] = field(default_factory=OrderedDict)
     _background: set[asyncio.Task[None]] = field(default_factory=set)
+    # Projects with a catch-up run waiting for its turn (it scans when it runs, so one
+    # waiting covers every cache hit that asks for another).
+    _catching_up: set[Path] = field(default_factory=set)
     # Durations of real tool runs (not cache hits): "ruff", "ruff (batch)", "mypy".
     timings: Timings = field(default_factory=Timings)
 
@@ -483,7 +486,7 @@ class Reviewer:
             return run
 
         run = await self._mypy_flight.run(_run_key(project, plan.graph), run_project)
-        if run.failure is None and not run.blocked:
+        if run.failure is None and not run.blocked and run.settled:
             after = await asyncio.to_thread(project.indexer.scan, plan.shadows)
             context = await self._key_context(project, version)
             await self._store_run(run, after, context, generation, [plan.path])
@@ -510,14 +513,18 @@ class Reviewer:
         project = plan.project
         if project is None or versions.mypy is None or plan.shadows or plan.graph is None:
             return
-        if project.engine_behind(plan.graph):
+        if project.engine_behind(plan.graph) and project.root not in self._catching_up:
+            self._catching_up.add(project.root)
             own = replace(plan, after_review=[])
             self._spawn(self._catch_up(project, own, versions.mypy, self.generation(versions)))
 
     async def _catch_up(
         self, project: MypyProject, plan: _Plan, version: str, generation: str
     ) -> None:
-        run = await self._project_run(project, plan, version, generation)
+        try:
+            run = await self._project_run(project, plan, version, generation)
+        finally:
+            self._catching_up.discard(project.root)
         if run.failure is not None:
             log.debug("mypy catch-up run failed: %s", run.failure.message)
         self._end_review(plan, [])

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 IDLE_S = 0.5
-MAX_INTERVAL_S = 60.0
+MAX_INTERVAL_S = 10.0
 DEEP_EVERY = 10
 # Automatic collections of the oldest generation, in effect never.
 _NO_AUTOMATIC_FULL = 1_000_000

@@ -106,3 +106,20 @@ async def test_nothing_is_primed_for_content_the_engine_has(
     backend.backend.prime(b_py, content_hash(b_py.read_bytes()))
     assert not backend.backend.primed
     assert backend.sent == []
+
+
+async def test_a_file_written_after_the_scan_is_never_taken_as_the_scanned_content(
+    project: Path, backend: Backend
+) -> None:
+    """The scan saw one content, the engine may read another: that answer must not stand
+    for the scanned graph (its results would be cached under the wrong content). The
+    write lands between the scan and the engine's read, a window no test can hit on
+    purpose otherwise."""
+    b_py = project / "pkg" / "b.py"
+    original = b_py.read_text()
+    save(b_py, original + 'SCANNED: int = "scanned"\n')
+    graph = backend.indexer.scan()
+    save(b_py, original + 'READ_BY_THE_ENGINE: int = "read"\n')
+    answer = await backend.backend.check(graph)
+    assert not answer.settled, "an answer that may mix two contents is never stored"
+    assert await backend.check() == cli_records(project)
