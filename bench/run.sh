@@ -44,4 +44,10 @@ if [[ "${BATCH:-1}" != 0 ]]; then
     echo
     "$PYTHON" "$here/batch.py" --python "$PYTHON" --corpus "$here/.corpus" || status=$?
 fi
+# 6. Memory of a whole-folder review over a synthetic 1,000-module project, next to
+#    ruff + mypy run directly (bench/results/batch_memory.json). MEMORY=0 skips it.
+if [[ "${MEMORY:-1}" != 0 ]]; then
+    echo
+    "$PYTHON" "$here/batch_memory.py" --python "$PYTHON" || status=$?
+fi
 exit "$status"
