@@ -138,5 +138,10 @@ def _is_executable(path: str) -> bool:
 
 
 def _same_interpreter(a: str, b: str) -> bool:
-    """Two paths to one venv's python are the same; a venv's python and its base are not."""
-    return os.path.abspath(a) == os.path.abspath(b)
+    """Two paths to one venv's python are the same (`python` and `python3` in one bin
+    folder, the same binary); a venv's python and its base are not."""
+    a, b = os.path.abspath(a), os.path.abspath(b)
+    if a == b:
+        return True
+    same_folder = os.path.dirname(a) == os.path.dirname(b)
+    return same_folder and os.path.realpath(a) == os.path.realpath(b)

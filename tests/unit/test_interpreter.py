@@ -11,6 +11,7 @@ import pytest
 from analyzers.interpreter import (
     OURS,
     PythonEnvironment,
+    _same_interpreter,
     candidate_interpreters,
     choose_environment,
     shebang_interpreter,
@@ -125,3 +126,18 @@ async def test_mypy_path_runs_in_its_shebang_interpreter(tmp_path: Path) -> None
     assert environment.mypy_command == (str(script),)
     assert environment.python == environment.mypy_python == str(python)
     assert shebang_interpreter(str(tmp_path / "missing")) is None
+
+
+def test_python_and_python3_of_one_venv_are_our_interpreter(tmp_path: Path) -> None:
+    """No probe process for our own venv named another way (`python` vs `python3`)."""
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python3").symlink_to(sys.executable)
+    (bin_dir / "python").symlink_to("python3")
+    assert _same_interpreter(str(bin_dir / "python"), str(bin_dir / "python3"))
+    other = tmp_path / "other" / "bin"
+    other.mkdir(parents=True)
+    (other / "python3").symlink_to(sys.executable)
+    assert not _same_interpreter(str(other / "python3"), str(bin_dir / "python3")), (
+        "another venv on the same base interpreter is another environment"
+    )
