@@ -362,7 +362,8 @@ class Reviewer:
     ) -> None:
         if not self.settings.mypy.enabled or versions.mypy is None:
             return
-        plan.project = self._project_for(plan.path)
+        # A review's prime found the project already, a moment before.
+        plan.project = plan.project or self._project_for(plan.path)
         plan.project.warm()
         if snapshot is not None:
             plan.graph = snapshot.get(plan.project.root)
@@ -500,7 +501,8 @@ class Reviewer:
         scanned for the cache key (a cache hit makes it the catch-up run)."""
         if not self.settings.mypy.enabled or versions.mypy is None:
             return
-        backend = self._project_for(plan.path).backend
+        plan.project = self._project_for(plan.path)
+        backend = plan.project.backend
         if backend is None or not backend.wants(plan.path, plan.digest):
             return
         if _disk_text(plan.path) == plan.text:
