@@ -150,6 +150,7 @@ class BatchReview:
     _done_before_stage: int = 0
     _current: Path | None = None
     _snapshots: dict[int, Snapshot] = field(default_factory=dict)
+    _warming: asyncio.Future[None] | None = None
 
     async def run(self) -> BatchSummary:
         """Review every file; on cancellation the summary says so, with what was done."""
@@ -161,13 +162,14 @@ class BatchReview:
             raise
         finally:
             ticker.cancel()
+            if self._warming is not None:
+                self._warming.cancel()
             self.summary.duration_ms = (time.perf_counter() - self._started) * 1000
         self._report_progress()
         return self.summary
 
     async def _stages(self) -> None:
         self._report_progress()
-        await self._warm_engines()
         texts = await self._read_all()
         self._set_stage("cached results")
         remaining = await self._bounded(
@@ -203,9 +205,15 @@ class BatchReview:
         self._set_stage("files")
         await self._bounded(rest, lambda r, p: self._review(r, p, texts[p]))
 
+    def _warm_engines_soon(self) -> None:
+        """At the first file the cache cannot answer: a batch answered from stored results
+        alone never starts an engine (it would slow that answer by a quarter)."""
+        if self._warming is None:
+            self._warming = asyncio.ensure_future(self._warm_engines())
+
     async def _warm_engines(self) -> None:
         """Every mypy engine the batch needs starts building now (on another core), while
-        the files are read, looked up in the cache, given to ruff and scanned."""
+        the rest of the files are looked up in the cache, given to ruff and scanned."""
         warmed: set[int] = set()
         for reviewer, path in self.files:
             project = await reviewer.project_of(path)
@@ -243,6 +251,7 @@ class BatchReview:
             self._finish(BatchFile(path, None, f"not reviewed: {exc}", failed=True), hit=False)
             return True
         if report is None:
+            self._warm_engines_soon()
             return False
         self._finish(BatchFile(path, report, text=text[0], version=text[1]), hit=True)
         return True
@@ -299,19 +308,22 @@ class BatchReview:
     ) -> list[tuple[Reviewer, Path]]:
         """Run `work` on each item, `concurrency` at a time; returns the items it
         answered False for."""
-        gate = asyncio.Semaphore(max(1, self.concurrency))
         left: list[tuple[Reviewer, Path]] = []
+        queue = iter(items)
 
-        async def one(reviewer: Reviewer, path: Path) -> None:
-            async with gate:
+        async def worker() -> None:
+            for reviewer, path in queue:
                 if not await work(reviewer, path):
                     left.append((reviewer, path))
+                # A cache hit never suspends: without this, every lookup of the batch
+                # would run in one turn of the event loop (160 ms on rich).
+                await asyncio.sleep(0)
 
-        tasks = [asyncio.ensure_future(one(r, p)) for r, p in items]
+        workers = [asyncio.ensure_future(worker()) for _ in range(max(1, self.concurrency))]
         try:
-            await asyncio.gather(*tasks)
+            await asyncio.gather(*workers)
         finally:
-            for task in tasks:
+            for task in workers:
                 task.cancel()
         order = {path: index for index, (_, path) in enumerate(items)}
         return sorted(left, key=lambda item: order[item[1]])

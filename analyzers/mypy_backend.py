@@ -180,8 +180,13 @@ class EngineBackend:
             self.disabled = exc.message
 
     def describe(self) -> dict[str, Any]:
+        state = self.engine.state
+        if self.disabled:
+            state = "disabled"
+        elif state == "new" and self._warmup is not None:
+            state = "starting"  # the warm-up waits a moment before it starts the process
         return {
-            "state": "disabled" if self.disabled else self.engine.state,
+            "state": state,
             "python": self.engine.python,
             "pid": self.engine.pid,
             "restarts": self.engine.restarts,

@@ -163,7 +163,7 @@ class Reviewer:
         With a `snapshot`, files whose text is on disk share one scan of their project."""
         versions = await self.versions()
         plan = self._plan_ruff(path, text, versions)
-        await self._plan_mypy(plan, versions, self.snapshot_for(path, text, snapshot))
+        await self._plan_mypy(plan, versions, self.snapshot_for(path, text, snapshot), warm=False)
         return self._result_id(plan, blocked=plan.blocked)
 
     @staticmethod
@@ -243,8 +243,8 @@ class Reviewer:
     async def review_cached(
         self, path: Path, text: str, snapshot: Snapshot | None = None
     ) -> FileReport | None:
-        """The complete report if every part of it is stored already; None (and no tool
-        run) otherwise."""
+        """The complete report if every part of it is stored already; None otherwise.
+        Runs no tool and starts no engine."""
         versions = await self.versions()
         plan = self._plan_ruff(path, text, versions)
         ruff_hit = None
@@ -252,7 +252,7 @@ class Reviewer:
             ruff_hit = self._cached(plan.ruff_key)
             if ruff_hit is None:
                 return None
-        await self._plan_mypy(plan, versions, snapshot)
+        await self._plan_mypy(plan, versions, snapshot, warm=False)
         mypy_hit = None
         if self.settings.mypy.enabled:
             mypy_hit = self._shown_from_cache(plan, self._cached(plan.mypy_key))
@@ -358,13 +358,21 @@ class Reviewer:
         return _Plan(path, text, digest, ruff_key)
 
     async def _plan_mypy(
-        self, plan: _Plan, versions: ToolVersions, snapshot: Snapshot | None = None
+        self,
+        plan: _Plan,
+        versions: ToolVersions,
+        snapshot: Snapshot | None = None,
+        *,
+        warm: bool = True,
     ) -> None:
+        """The mypy half of the plan; `warm` starts the project's engine (a lookup that
+        runs no tool leaves that to whoever needs the engine)."""
         if not self.settings.mypy.enabled or versions.mypy is None:
             return
         # A review's prime found the project already, a moment before.
         plan.project = plan.project or self._project_for(plan.path)
-        plan.project.warm()
+        if warm:
+            plan.project.warm()
         if snapshot is not None:
             plan.graph = snapshot.get(plan.project.root)
             if plan.graph is None:

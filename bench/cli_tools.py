@@ -52,10 +52,14 @@ class Outcome:
 
 
 class _PeakRss:
-    """Samples the summed VmRSS of some processes every ``interval`` s in a thread."""
+    """Samples the summed VmRSS of some processes every ``interval`` s in a thread.
+
+    ``at_peak`` keeps each process's share of the highest sum seen.
+    """
 
     def __init__(self, pids: Callable[[], Sequence[int]], interval: float = 0.02) -> None:
         self.peak = 0
+        self.at_peak: dict[int, int] = {}
         self._pids = pids
         self._interval = interval
         self._stop = threading.Event()
@@ -71,7 +75,10 @@ class _PeakRss:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            self.peak = max(self.peak, sum(rss_of(p) for p in self._pids()))
+            shares = {pid: rss_of(pid) for pid in set(self._pids())}
+            total = sum(shares.values())
+            if total > self.peak:
+                self.peak, self.at_peak = total, shares
             self._stop.wait(self._interval)
 
 

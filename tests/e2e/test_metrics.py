@@ -86,6 +86,29 @@ async def test_metrics_after_a_save_and_a_workspace_review(basic_project: Path) 
         await stop_session(session)
 
 
+async def test_a_review_answered_from_the_cache_starts_no_engine(basic_project: Path) -> None:
+    first = await start_session(basic_project)
+    try:
+        cold = await execute(first, "tapps.reviewWorkspace", {})
+        assert cold["cache"]["misses"] == cold["files"] > 0, cold
+    finally:
+        await stop_session(first)
+
+    restarted = await start_session(basic_project)
+    try:
+        warm = await execute(restarted, "tapps.reviewWorkspace", {})
+        assert warm["cache"]["hits"] == warm["files"] == cold["files"], warm
+        (engine,) = (await execute(restarted, "tapps.metrics"))["engines"]
+        assert engine["state"] == "new" and engine["pid"] is None, engine
+
+        mark = restarted.open("app/a.py")
+        await restarted.wait_complete("app/a.py", after=mark)
+        (engine,) = (await execute(restarted, "tapps.metrics"))["engines"]
+        assert engine["state"] != "new", "opening a file warms the engine"
+    finally:
+        await stop_session(restarted)
+
+
 async def test_slow_requests_are_listed_and_logged(
     basic_project: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
