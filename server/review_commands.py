@@ -1,8 +1,10 @@
 """Review commands (`workspace/executeCommand`): whole folders, lists of files, one
 file's score, and the cache.
 
-Each command is a runner `(CommandContext) -> JSON result`, so the same code serves a
-request (with `$/progress`) and a background task. A runner's cancellable part runs
+Each command is a parser `(server, Arguments) -> request`, which checks every argument
+before anything runs (so `tapps.submit` refuses a bad one at once), and a runner
+`(CommandContext, request) -> JSON result`, so the same code serves a request (with
+`$/progress`) and a background task. A runner's cancellable part runs
 as `context.work`: cancelling it (progress cancel, `tapps.cancelTask`) ends the batch,
 and the result says `cancelled` with what was done. A `$/cancelRequest` cancels the
 whole request instead.
@@ -15,7 +17,7 @@ import shutil
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
 from analyzers.batch import BatchProgress, BatchReview, BatchSummary, OnFile
 from analyzers.files import discover
@@ -46,7 +48,6 @@ class ProgressSink(Protocol):
 @dataclass(slots=True)
 class CommandContext:
     ls: TappsServer
-    args: Arguments
     progress: ProgressSink
     work: asyncio.Task[Any] | None = field(default=None)
 
@@ -55,14 +56,18 @@ class CommandContext:
             self.work.cancel()
 
 
-Runner = Callable[[CommandContext], Awaitable[dict[str, Any]]]
+Request = TypeVar("Request")
 
 
 @dataclass(frozen=True, slots=True)
-class ReviewCommand:
-    runner: Runner
+class ReviewCommand(Generic[Request]):
+    parse: Callable[[TappsServer, Arguments], Request]
+    runner: Callable[[CommandContext, Request], Awaitable[dict[str, Any]]]
     # The progress title; None for commands too quick to need progress.
     title: str | None
+
+    async def run(self, context: CommandContext, arguments: Arguments) -> dict[str, Any]:
+        return await self.runner(context, self.parse(context.ls, arguments))
 
 
 def register(server: TappsServer) -> None:
@@ -70,22 +75,22 @@ def register(server: TappsServer) -> None:
         server.command(name)(_handler(name, command))
 
 
-def _handler(name: str, command: ReviewCommand) -> Callable[..., Coroutine[Any, Any, Any]]:
+def _handler(name: str, command: ReviewCommand[Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
     # pygls passes the server as the parameter named `ls`, and resolves the handler's
     # annotations at every call: it must not name a class imported for type checking.
     async def handle(ls: Any, *args: Any) -> dict[str, Any]:
         server = cast("TappsServer", ls)
         server.tapps_protocol.track_current_task()
-        arguments = Arguments(name, args)
+        request = command.parse(server, Arguments(name, args))
         params = EXECUTE_PARAMS.get()
         token = params.work_done_token if params is not None else None
-        context = CommandContext(server, arguments, _NoProgress())
+        context = CommandContext(server, _NoProgress())
         if command.title is None:
-            return await command.runner(context)
+            return await command.runner(context, request)
         with WorkProgress(server, command.title, token, on_cancel=context.cancel_work) as progress:
             context.progress = progress
             try:
-                result = await command.runner(context)
+                result = await command.runner(context, request)
             except asyncio.CancelledError:
                 progress.close("cancelled")
                 raise
@@ -116,33 +121,49 @@ def _end_message(result: dict[str, Any]) -> str:
 # --- review commands ---------------------------------------------------------------
 
 
-async def review_workspace(context: CommandContext) -> dict[str, Any]:
-    ls, args = context.ls, context.args
+@dataclass(frozen=True, slots=True)
+class WorkspaceRequest:
+    roots: list[Path]
+    include: list[str]
+    exclude: list[str]
+
+
+def parse_review_workspace(ls: TappsServer, args: Arguments) -> WorkspaceRequest:
     folder_arg = args.optional_string("folder")
     include = args.strings("include")
     exclude = args.strings("exclude")
     args.done()
-    if folder_arg is not None:
-        root = workspace_path(ls, args.command, folder_arg, "folder")
-        if not root.is_dir():
-            raise invalid(args.command, f"'folder' is not a folder: {folder_arg}")
-        roots = [root]
-    else:
-        roots = list(ls.session.folders)
-    files = await asyncio.to_thread(workspace_files, ls, roots, include, exclude)
+    if folder_arg is None:
+        return WorkspaceRequest(list(ls.session.folders), include, exclude)
+    root = workspace_path(ls, args.command, folder_arg, "folder")
+    if not root.is_dir():
+        raise invalid(args.command, f"'folder' is not a folder: {folder_arg}")
+    return WorkspaceRequest([root], include, exclude)
+
+
+async def review_workspace(context: CommandContext, request: WorkspaceRequest) -> dict[str, Any]:
+    roots = request.roots
+    files = await asyncio.to_thread(
+        workspace_files, context.ls, roots, request.include, request.exclude
+    )
     return await run_batch(context, files, relative_to=roots[0] if len(roots) == 1 else None)
 
 
-async def review_files(context: CommandContext) -> dict[str, Any]:
-    ls, args = context.ls, context.args
+def parse_review_files(ls: TappsServer, args: Arguments) -> list[Path]:
     uris = args.strings("uris", required=True)
     args.done()
-    files: list[tuple[Reviewer, Path]] = []
+    paths: list[Path] = []
     for uri in dict.fromkeys(uris):
         path = workspace_path(ls, args.command, uri, "uris")
         if not path.is_file():
             raise invalid(args.command, f"not a file: {uri}")
-        files.append((_reviewer(ls.session.folder_for(path)), path))
+        paths.append(path)
+    return paths
+
+
+async def review_files(context: CommandContext, paths: list[Path]) -> dict[str, Any]:
+    session = context.ls.session
+    files = [(_reviewer(session.folder_for(path)), path) for path in paths]
     return await run_batch(context, files, relative_to=None)
 
 
@@ -226,13 +247,17 @@ def _reviewer(folder: Folder) -> Reviewer:
     return reviewer
 
 
-async def score_file(context: CommandContext) -> dict[str, Any]:
-    ls, args = context.ls, context.args
+def parse_score_file(ls: TappsServer, args: Arguments) -> Path:
     uri = args.string("uri")
     args.done()
     path = workspace_path(ls, args.command, uri, "uri")
     if not path.is_file():
         raise invalid(args.command, f"not a file: {uri}")
+    return path
+
+
+async def score_file(context: CommandContext, path: Path) -> dict[str, Any]:
+    ls = context.ls
     folder = ls.session.folder_for(path)
     opened = open_document(ls, path)
     text = opened[0] if opened else await asyncio.to_thread(path.read_text, "utf-8", "replace")
@@ -267,8 +292,11 @@ def _finding_json(finding: Any) -> dict[str, Any]:
 # --- cache commands ----------------------------------------------------------------
 
 
-async def cache_stats(context: CommandContext) -> dict[str, Any]:
-    context.args.done()
+def parse_nothing(ls: TappsServer, args: Arguments) -> None:
+    args.done()
+
+
+async def cache_stats(context: CommandContext, request: None) -> dict[str, Any]:
     folders = []
     for folder in context.ls.session.all_folders():
         stats = folder.store.stats() if folder.store is not None else None
@@ -286,18 +314,21 @@ async def cache_stats(context: CommandContext) -> dict[str, Any]:
     return {"folders": folders}
 
 
-async def clear_cache(context: CommandContext) -> dict[str, Any]:
+def parse_clear_cache(ls: TappsServer, args: Arguments) -> list[Folder]:
     """`scope`: "all" (the default) or one workspace folder's URI or path."""
-    ls, args = context.ls, context.args
     scope = args.optional_string("scope") or "all"
     args.done()
     if scope == "all":
-        folders = ls.session.all_folders()
-    else:
-        root = workspace_path(ls, args.command, scope, "scope")
-        folders = [f for f in ls.session.all_folders() if f.root.resolve() == root]
-        if not folders:
-            raise invalid(args.command, f"'scope' is not a workspace folder: {scope}")
+        return list(ls.session.all_folders())
+    root = workspace_path(ls, args.command, scope, "scope")
+    folders = [f for f in ls.session.all_folders() if f.root.resolve() == root]
+    if not folders:
+        raise invalid(args.command, f"'scope' is not a workspace folder: {scope}")
+    return folders
+
+
+async def clear_cache(context: CommandContext, folders: list[Folder]) -> dict[str, Any]:
+    ls = context.ls
     removed = 0
     for folder in folders:
         if folder.store is not None:
@@ -317,10 +348,12 @@ def _under(uri: str, root: Path) -> bool:
     return path is not None and (path == root or root in path.parents)
 
 
-COMMANDS: dict[str, ReviewCommand] = {
-    REVIEW_WORKSPACE: ReviewCommand(review_workspace, "Reviewing the workspace"),
-    REVIEW_FILES: ReviewCommand(review_files, "Reviewing files"),
-    SCORE_FILE: ReviewCommand(score_file, None),
-    CACHE_STATS: ReviewCommand(cache_stats, None),
-    CLEAR_CACHE: ReviewCommand(clear_cache, None),
+COMMANDS: dict[str, ReviewCommand[Any]] = {
+    REVIEW_WORKSPACE: ReviewCommand(
+        parse_review_workspace, review_workspace, "Reviewing the workspace"
+    ),
+    REVIEW_FILES: ReviewCommand(parse_review_files, review_files, "Reviewing files"),
+    SCORE_FILE: ReviewCommand(parse_score_file, score_file, None),
+    CACHE_STATS: ReviewCommand(parse_nothing, cache_stats, None),
+    CLEAR_CACHE: ReviewCommand(parse_clear_cache, clear_cache, None),
 }

@@ -136,7 +136,8 @@ class TaskManager:
             known = ", ".join(sorted(COMMANDS))
             raise invalid(SUBMIT, f"unknown command '{command}' (one of: {known})")
         arguments = values.get("arguments")
-        Arguments(command, [arguments])  # an object (or nothing); the runner checks keys
+        # Refused now, not when the task runs: the same checks as the command's request.
+        COMMANDS[command].parse(self._ls, Arguments(command, [arguments]))
         arguments = dict(arguments or {})
         key = json.dumps([command, arguments], sort_keys=True, separators=(",", ":"))
         store = self._open()
@@ -209,11 +210,10 @@ class TaskManager:
                 record.state = TaskState.RUNNING
                 record.started_at = utc_now()
                 self._changed(task)
-                context = CommandContext(
-                    self._ls, Arguments(record.command, [record.arguments]), _Sink(self, task)
-                )
+                context = CommandContext(self._ls, _Sink(self, task))
                 task.context = context
-                result = await COMMANDS[record.command].runner(context)
+                arguments = Arguments(record.command, [record.arguments])
+                result = await COMMANDS[record.command].run(context, arguments)
         except asyncio.CancelledError:
             if task.cancel_requested:
                 self._finish(task, TaskState.CANCELLED)

@@ -263,14 +263,29 @@ async def test_bad_input_is_a_clear_error_and_a_failing_runner_fails_the_task(
             with pytest.raises(JsonRpcInvalidParams, match=complaint):
                 await execute(session, command, argument)
 
+        # The command's own arguments are checked at submit, before anything is queued.
+        a_py = basic_project / "app" / "a.py"
         for arguments, complaint in [
             ({"uri": "/etc/passwd"}, "tapps.scoreFile: 'uri' is outside the workspace"),
-            ({"uri": (basic_project / "app" / "a.py").as_uri(), "x": 1}, "unknown argument 'x'"),
+            ({"uri": a_py.as_uri(), "x": 1}, "tapps.scoreFile: unknown argument 'x'"),
+            ({}, "tapps.scoreFile: missing argument 'uri'"),
         ]:
-            task_id = (await submit(session, "tapps.scoreFile", arguments))["taskId"]
-            failed = await wait_finished(session, task_id)
-            assert failed["state"] == "failed"
-            assert complaint in failed["error"]
-            assert (await task_result(session, task_id))["result"] is None
+            with pytest.raises(JsonRpcInvalidParams, match=complaint):
+                await submit(session, "tapps.scoreFile", arguments)
+        with pytest.raises(JsonRpcInvalidParams, match="'folder' is outside the workspace"):
+            await submit(session, "tapps.reviewWorkspace", {"folder": "/tmp"})
+        with pytest.raises(JsonRpcInvalidParams, match="'uris' is outside the workspace"):
+            await submit(session, "tapps.reviewFiles", {"uris": ["/etc/hosts"]})
+
+        # What was true at submit may no longer be when the task runs: the task fails.
+        review = (await submit(session, "tapps.reviewWorkspace", {}))["taskId"]
+        doomed = (await submit(session, "tapps.scoreFile", {"uri": a_py.as_uri()}))["taskId"]
+        assert (await status(session, doomed))["state"] == "queued"
+        a_py.unlink()
+        assert (await wait_finished(session, review))["state"] == "done"
+        failed = await wait_finished(session, doomed)
+        assert failed["state"] == "failed"
+        assert f"tapps.scoreFile: not a file: {a_py.as_uri()}" in failed["error"]
+        assert (await task_result(session, doomed))["result"] is None
     finally:
         await stop_session(session)
