@@ -123,6 +123,9 @@ class Reviewer:
 
     hits: int = 0
     misses: int = 0
+    # Seconds per byte of source that a batch's tool stages took last time (its
+    # progress estimate); None before the first batch.
+    batch_tool_rate: float | None = None
 
     async def versions(self) -> ToolVersions:
         async with self._version_lock:

@@ -65,7 +65,7 @@ class ProgressBar:
 
 
 def bar_line(progress: BatchProgress) -> str:
-    filled = _BAR_WIDTH * progress.done // max(progress.total, 1)
+    filled = int(_BAR_WIDTH * progress.fraction)
     bar = "#" * filled + "." * (_BAR_WIDTH - filled)
     parts = [f"[{bar}] {progress.done}/{progress.total}", progress.stage]
     if progress.eta_s is not None:
@@ -75,7 +75,7 @@ def bar_line(progress: BatchProgress) -> str:
 
 def _eta(eta_s: float) -> str:
     if eta_s < 60:
-        return f"{eta_s:.0f} s"
+        return f"{max(round(eta_s), 1)} s"
     minutes, rest = divmod(round(eta_s), 60)
     return f"{minutes} min {rest:02d} s"
 

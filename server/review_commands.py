@@ -194,7 +194,7 @@ async def run_batch(
 
 def describe(progress: BatchProgress, relative_to: Path | None) -> tuple[int, str]:
     """(percentage, `37/120 files · rich/console.py · ~4 s left`)."""
-    percentage = progress.done * 100 // progress.total if progress.total else 100
+    percentage = int(progress.fraction * 100)
     parts = [f"{progress.done}/{progress.total} files"]
     if progress.done == 0 or progress.stage != "files":
         parts.append(progress.stage)
@@ -204,7 +204,7 @@ def describe(progress: BatchProgress, relative_to: Path | None) -> tuple[int, st
             current = current.relative_to(relative_to)
         parts.append(current.as_posix())
     if progress.eta_s is not None and progress.done < progress.total:
-        parts.append(f"~{progress.eta_s:.0f} s left")
+        parts.append(f"~{max(round(progress.eta_s), 1)} s left")
     return percentage, " · ".join(parts)
 
 

@@ -190,7 +190,7 @@ def progress(
     done: int, total: int = 4, stage: str = "files", elapsed: float = 1.0
 ) -> BatchProgress:
     eta = None if done == 0 else 3.6 * (total - done) / done
-    return BatchProgress(done, total, stage, None, elapsed, eta)
+    return BatchProgress(done, total, stage, None, elapsed, eta, done / total)
 
 
 def test_the_bar_is_redrawn_at_most_ten_times_a_second_and_always_at_the_end() -> None:
