@@ -65,8 +65,11 @@ def open_store(root: Path, settings: ReviewSettings) -> ResultStore:
 def make_reviewer(
     root: Path, settings: ReviewSettings, store: ResultStore, timings: Timings | None = None
 ) -> Reviewer:
-    """`timings` (the server's) collects the reviewer's tool durations."""
+    """`timings` (the server's) collects the reviewer's tool durations. With the cache
+    off, mypy writes none either (its cache dir is the null device, which it honours)."""
     mypy_cache = cache_folder(root, settings) / "mypy"
+    if not settings.cache.enabled:
+        mypy_cache = Path(os.devnull)
     return Reviewer(
         root=root,
         settings=settings,

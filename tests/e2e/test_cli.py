@@ -68,6 +68,15 @@ def test_json_output_and_the_cache_on_a_second_run(basic_project: Path) -> None:
     assert (basic_project / ".tapps_cache" / ".gitignore").read_text().strip() == "*"
 
 
+def test_no_cache_neither_reads_nor_writes_any_cache(basic_project: Path) -> None:
+    before = sorted(p.relative_to(basic_project) for p in basic_project.rglob("*"))
+    cold = json.loads(run_check("app", "--format", "json", "--no-cache", cwd=basic_project).stdout)
+    after = sorted(p.relative_to(basic_project) for p in basic_project.rglob("*"))
+    assert after == before, "no .tapps_cache, no mypy cache, no ruff cache"
+    assert cold["summary"]["cache"]["hits"] == 0
+    assert cold["summary"]["findings"]["bySource"]["mypy"] == 3, "mypy still ran"
+
+
 def test_a_missing_tool_exits_2_and_says_so(basic_project: Path) -> None:
     pyproject = basic_project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + '\n[tool.tapps.mypy]\npath = "/no/such/mypy"\n')
