@@ -4,7 +4,8 @@ The stages, each over every file still to do:
 1. stored reports: a file whose every part is in the cache is done at once;
 2. ruff: one ruff process over all the remaining files of a folder;
 3. mypy: one project-level run per mypy project (the engine's when it is warm), which
-   stores every file's result, through a review of one of the project's files;
+   stores every file's result. It starts at the project's first cache miss, so mypy
+   works on another core while stage 1 goes on and ruff runs;
 4. the rest, `concurrency` files at a time, now mostly from the cache.
 
 Progress is reported through a callback at every step and by a ticker while a long
@@ -23,12 +24,13 @@ import logging
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from analyzers.findings import FileReport
+from analyzers.mypy import MypyProject
 from analyzers.review import Reviewer, Snapshot
 from analyzers.text import UndecodableSource, decode_source
 
@@ -165,7 +167,13 @@ class BatchReview:
     _done_before_stage: int = 0
     _current: Path | None = None
     _snapshots: dict[int, Snapshot] = field(default_factory=dict)
-    _warming: asyncio.Future[None] | None = None
+    # The project runs of mypy started at each project's first cache miss, by project.
+    _mypy_runs: dict[int, asyncio.Future[None]] = field(default_factory=dict)
+    _mypy_starts: list[asyncio.Future[None]] = field(default_factory=list)
+    _run_names: dict[int, str] = field(default_factory=dict)
+    # Files whose ruff or mypy result this batch's own runs stored: not "cached" in
+    # their reports, though the last stage reads them from the cache.
+    _ran: dict[str, set[Path]] = field(default_factory=lambda: {"ruff": set(), "mypy": set()})
     _tools: ToolEstimate | None = None
     _fraction: float = 0.0
 
@@ -179,8 +187,8 @@ class BatchReview:
             raise
         finally:
             ticker.cancel()
-            if self._warming is not None:
-                self._warming.cancel()
+            for task in [*self._mypy_starts, *self._mypy_runs.values()]:
+                task.cancel()
             self.summary.duration_ms = (time.perf_counter() - self._started) * 1000
         self._report_progress()
         return self.summary
@@ -210,46 +218,106 @@ class BatchReview:
             # The mypy projects are scanned (their imports parsed) while ruff runs.
             scanning = asyncio.ensure_future(self._scan_projects(reviewer, paths))
             try:
-                await reviewer.prefetch_ruff({p: texts[p][0] for p in paths})
+                ran = await reviewer.prefetch_ruff({p: texts[p][0] for p in paths})
+                self._ran["ruff"] |= ran
                 await scanning
             finally:
                 scanning.cancel()
         # The metrics of every remaining file are measured while mypy runs (another core).
-        measuring = [
-            asyncio.ensure_future(reviewer.prefetch_metrics(texts[p][0] for p in paths))
+        measuring = {
+            id(reviewer): asyncio.ensure_future(
+                reviewer.prefetch_metrics(texts[p][0] for p in paths)
+            )
             for reviewer, paths in by_reviewer.values()
-        ]
-        rest: list[tuple[Reviewer, Path]] = []
+        }
         try:
-            for reviewer, paths in by_reviewer.values():
-                rest += await self._one_per_project(reviewer, paths, texts)
-            await asyncio.gather(*measuring)
+            await asyncio.gather(*self._mypy_starts)
+            groups = await self._by_project(by_reviewer.values())
+            for reviewer, paths in [(r, ps) for r, project, ps in groups if project is None]:
+                await self._files_stage(reviewer, paths, texts, measuring)
+            # Project by project as its run ends: its files stream out while the other
+            # projects' runs go on.
+            runs = {}
+            for reviewer, project, paths in groups:
+                if project is not None:
+                    runs[await self._run_of(reviewer, project, paths[0])] = (reviewer, paths)
+            while runs:
+                self._set_stage("mypy on " + ", ".join(sorted(self._names(runs))))
+                done, _ = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
+                for run in done:
+                    reviewer, paths = runs.pop(run)
+                    await reviewer.settled()
+                    await self._files_stage(reviewer, paths, texts, measuring)
         finally:
-            for task in measuring:
+            for task in measuring.values():
                 task.cancel()
-        if self._tools is not None:
-            self._tools.finish(time.perf_counter())
-            if self._tools.size >= _RATE_SAMPLE_MIN_BYTES:
-                for reviewer, _ in by_reviewer.values():
-                    reviewer.batch_tool_rate = self._tools.seconds_per_byte
+
+    async def _files_stage(
+        self,
+        reviewer: Reviewer,
+        paths: list[Path],
+        texts: dict[Path, tuple[str, int | None]],
+        measuring: Mapping[int, asyncio.Future[None]],
+    ) -> None:
+        """The files' reviews, now mostly from the cache (their metrics measured first)."""
+        if id(reviewer) in measuring:
+            await measuring[id(reviewer)]
+        self._tools_done()
         self._set_stage("files")
-        await self._bounded(rest, lambda r, p: self._review(r, p, texts[p]))
+        items = [(reviewer, path) for path in paths]
+        await self._bounded(items, lambda r, p: self._review(r, p, texts[p]))
 
-    def _warm_engines_soon(self) -> None:
-        """At the first file the cache cannot answer: a batch answered from stored results
-        alone never starts an engine (it would slow that answer by a quarter)."""
-        if self._warming is None:
-            self._warming = asyncio.ensure_future(self._warm_engines())
+    async def _by_project(
+        self, groups: Iterable[tuple[Reviewer, list[Path]]]
+    ) -> list[tuple[Reviewer, MypyProject | None, list[Path]]]:
+        """The files of each reviewer by mypy project (None: mypy is off), those without
+        one first, the rest in the order their projects first appear."""
+        found: dict[tuple[int, int], tuple[Reviewer, MypyProject | None, list[Path]]] = {}
+        for reviewer, paths in groups:
+            for path in paths:
+                project = await reviewer.project_of(path)
+                key = (id(reviewer), id(project) if project is not None else 0)
+                found.setdefault(key, (reviewer, project, []))[2].append(path)
+        return sorted(found.values(), key=lambda group: group[1] is not None)
 
-    async def _warm_engines(self) -> None:
-        """Every mypy engine the batch needs starts building now (on another core), while
-        the rest of the files are looked up in the cache, given to ruff and scanned."""
-        warmed: set[int] = set()
-        for reviewer, path in self.files:
-            project = await reviewer.project_of(path)
-            if project is not None and id(project) not in warmed:
-                warmed.add(id(project))
-                project.warm()
+    def _tools_done(self) -> None:
+        """At the first files stage: the tool estimate ends, and its rate is remembered."""
+        tools = self._tools
+        if tools is None or tools.finished:
+            return
+        tools.finish(time.perf_counter())
+        if tools.size >= _RATE_SAMPLE_MIN_BYTES:
+            for reviewer, _ in self.files:
+                reviewer.batch_tool_rate = tools.seconds_per_byte
+
+    def _start_mypy_soon(self, reviewer: Reviewer, path: Path) -> None:
+        """At a file the cache cannot answer: its project's run starts now, unless it has.
+        A batch answered from stored results alone starts no engine and runs no mypy."""
+        self._mypy_starts.append(asyncio.ensure_future(self._start_mypy(reviewer, path)))
+
+    async def _start_mypy(self, reviewer: Reviewer, path: Path) -> None:
+        project = await reviewer.project_of(path)
+        if project is not None and id(project) not in self._mypy_runs:
+            run = asyncio.ensure_future(self._run_project(reviewer, path, project.root))
+            self._mypy_runs[id(project)] = run
+            self._run_names[id(run)] = project.root.name or str(project.root)
+
+    async def _run_project(self, reviewer: Reviewer, path: Path, root: Path) -> None:
+        try:
+            self._ran["mypy"] |= await reviewer.prefetch_mypy(path)
+        except Exception:  # the files' own reviews run mypy again and report the failure
+            log.exception("the mypy run of %s failed", root)
+
+    async def _run_of(
+        self, reviewer: Reviewer, project: MypyProject, first: Path
+    ) -> asyncio.Future[None]:
+        """The project's run, which the first miss among its files started."""
+        if id(project) not in self._mypy_runs:  # the fallback: a miss starts it
+            await self._start_mypy(reviewer, first)
+        return self._mypy_runs[id(project)]
+
+    def _names(self, runs: Iterable[asyncio.Future[None]]) -> list[str]:
+        return [self._run_names[id(run)] for run in runs]
 
     async def _read_all(self) -> dict[Path, tuple[str, int | None]]:
         texts: dict[Path, tuple[str, int | None]] = {}
@@ -281,30 +349,10 @@ class BatchReview:
             self._finish(BatchFile(path, None, f"not reviewed: {exc}", failed=True), hit=False)
             return True
         if report is None:
-            self._warm_engines_soon()
+            self._start_mypy_soon(reviewer, path)
             return False
         self._finish(BatchFile(path, report, text=text[0], version=text[1]), hit=True)
         return True
-
-    async def _one_per_project(
-        self,
-        reviewer: Reviewer,
-        paths: list[Path],
-        texts: dict[Path, tuple[str, int | None]],
-    ) -> list[tuple[Reviewer, Path]]:
-        """Review one file of each mypy project: its run stores the others' results."""
-        first_of: dict[int, tuple[Path, Path]] = {}
-        for path in paths:
-            project = await reviewer.project_of(path)
-            if project is not None:
-                first_of.setdefault(id(project), (path, project.root))
-        for path, root in first_of.values():
-            self._current = path
-            self._set_stage(f"mypy on {root.name or root}")
-            await self._review(reviewer, path, texts[path])
-        await reviewer.settled()
-        firsts = {path for path, _ in first_of.values()}
-        return [(reviewer, path) for path in paths if path not in firsts]
 
     async def _review(self, reviewer: Reviewer, path: Path, text: tuple[str, int | None]) -> bool:
         try:
@@ -314,8 +362,17 @@ class BatchReview:
             log.exception("reviewing %s failed", path)
             self._finish(BatchFile(path, None, f"not reviewed: {exc}", failed=True), hit=False)
             return True
-        self._finish(BatchFile(path, reports[-1], text=text[0], version=text[1]), hit=False)
+        report = self._as_run_here(path, reports[-1])
+        self._finish(BatchFile(path, report, text=text[0], version=text[1]), hit=False)
         return True
+
+    def _as_run_here(self, path: Path, report: FileReport) -> FileReport:
+        ruff, mypy = report.ruff, report.mypy
+        if ruff is not None and ruff.cached and path in self._ran["ruff"]:
+            ruff = replace(ruff, cached=False)
+        if mypy is not None and mypy.cached and path in self._ran["mypy"]:
+            mypy = replace(mypy, cached=False)
+        return replace(report, ruff=ruff, mypy=mypy)
 
     async def _scan_projects(self, reviewer: Reviewer, paths: list[Path]) -> None:
         snapshot = self._snapshots.setdefault(id(reviewer), {})

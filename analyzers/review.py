@@ -266,19 +266,19 @@ class Reviewer:
         metrics = await self._metrics_of(plan)
         return self._report(plan, ruff_hit, mypy_hit, time.perf_counter(), metrics=metrics)
 
-    async def prefetch_ruff(self, texts: Mapping[Path, str]) -> int:
-        """One ruff run over every file whose ruff result is not stored; returns how many
-        files it covered. A file that changed on disk while ruff ran is not stored."""
+    async def prefetch_ruff(self, texts: Mapping[Path, str]) -> set[Path]:
+        """One ruff run over every file whose ruff result is not stored; returns the files
+        whose results it stored. A file that changed on disk while ruff ran is not."""
         versions = await self.versions()
         if not self.settings.ruff.enabled or versions.ruff is None:
-            return 0
+            return set()
         keys = {}
         for path, text in texts.items():
             key = self._ruff_key(path, content_hash(text), versions.ruff)
             if self.store.get(key) is None:
                 keys[path] = key
         if not keys:
-            return 0
+            return set()
         started = time.perf_counter()
         results = await run_ruff_batch(
             self.settings.ruff,
@@ -288,13 +288,14 @@ class Reviewer:
             version=versions.ruff,
         )
         self.timings.record("ruff (batch)", (time.perf_counter() - started) * 1000)
-        entries = [
-            (keys[path], dump_result(result))
+        stored = {
+            path
             for path, result in results.items()
             if path in keys and result.failure is None and _disk_text(path) == texts[path]
-        ]
+        }
+        entries = [(keys[path], dump_result(results[path])) for path in stored]
         await asyncio.to_thread(self._put_all, entries, self.generation(versions))
-        return len(keys)
+        return stored
 
     async def may_depend_on(self, path: Path, changed: Path) -> bool:
         """Whether a change of `changed` can change `path`'s review: it is the file
@@ -311,6 +312,23 @@ class Reviewer:
         if graph is None or path not in graph.files:
             return True
         return changed in graph.closure(path)
+
+    async def prefetch_mypy(self, path: Path) -> set[Path]:
+        """The project run of `path`'s project over the sources on disk, every file's
+        result stored when this returns (unless the run failed, was blocked or saw files
+        move); returns the files it ran over. A review that needs the same run meanwhile
+        shares it."""
+        versions = await self.versions()
+        if not self.settings.mypy.enabled or versions.mypy is None:
+            return set()
+        project = self._project_for(path)
+        project.warm()  # the engine's build does not wait for the scan below
+        graph = await asyncio.to_thread(project.indexer.scan, {})
+        # Only the project and the sources seen matter to a project run, not the text.
+        plan = _Plan(path, "", graph.digest_of(path) or "", None, project=project, graph=graph)
+        run = await self._project_run(project, plan, versions.mypy, self.generation(versions))
+        await asyncio.gather(*plan.after_review)
+        return set(run.owned) if run.failure is None and run.settled else set()
 
     async def project_of(self, path: Path) -> MypyProject | None:
         """The mypy project-level run that covers `path` (None with mypy off)."""
