@@ -173,6 +173,8 @@ class MypyRun:
     duration_ms: float = 0.0
     # False when sources changed while mypy read them: shown, never stored.
     settled: bool = True
+    # True when no tool ran: the sources were those of the last run, blocked.
+    repeated: bool = False
 
 
 @dataclass(slots=True)
@@ -198,6 +200,7 @@ class MypyProject:
     # While a blocking error stands: the blocking files' digests, and the notice.
     _blocking: dict[Path, str] = field(default_factory=dict)
     _blocked_notice: Finding | None = None
+    _blocked_by: _BlockedRun | None = None
     _seen: dict[Path, tuple[int, int, str]] = field(default_factory=dict)
 
     @property
@@ -237,7 +240,7 @@ class MypyProject:
             backend = self.backend if not shadows else None
             if backend is None:
                 graph = await asyncio.to_thread(self.indexer.scan, shadows)
-                return await self._run_cli(graph, shadows)
+                return self._blocked_again(graph) or await self._run_cli(graph, shadows)
             # The engine must read the files as the scan below sees them: nothing queued
             # ahead of this run's check, and no prime sent until it is done.
             backend.checking = True
@@ -252,6 +255,9 @@ class MypyProject:
         unsettled: MypyRun | None = None
         for _ in range(_ENGINE_ATTEMPTS):
             graph = await asyncio.to_thread(self.indexer.scan, {})
+            again = self._blocked_again(graph)
+            if again is not None:
+                return again
             if not backend.ready and not backend.primed:
                 self.warm()
                 if not self._cli_is_incremental():
@@ -437,7 +443,7 @@ class MypyProject:
         nothing blocks the project any more."""
         findings = {path: grouped.get(path, ()) for path in owned | grouped.keys()}
         self._last_good.update(findings)
-        self._blocking, self._blocked_notice = {}, None
+        self._blocking, self._blocked_notice, self._blocked_by = {}, None, None
         return MypyRun(
             findings, owned | frozenset(grouped), graph, warnings=warnings, duration_ms=duration
         )
@@ -455,6 +461,16 @@ class MypyProject:
             )
             grouped[path] = tuple(to_finding(raw, mapper) for raw in raws)
         return grouped
+
+    def _blocked_again(self, graph: ProjectGraph) -> MypyRun | None:
+        """What a run would answer now if these are the sources the last run found
+        blocked: the same blocking errors, and the other files' last good findings as
+        they are now (a batch's files would otherwise run mypy again, one by one)."""
+        last = self._blocked_by
+        if last is None or last.sources != _sources(graph):
+            return None
+        run = self._blocked(last.blockers, last.owned, graph, last.warnings, 0.0)
+        return replace(run, repeated=True)
 
     def _blocked(
         self,
@@ -481,6 +497,7 @@ class MypyProject:
         )
         self._blocking = {path: graph.digest_of(path) or "" for path in blockers}
         self._blocked_notice = notice
+        self._blocked_by = _BlockedRun(_sources(graph), blockers, owned, warnings)
         findings: dict[Path, tuple[Finding, ...]] = {}
         for path in owned | blockers.keys():
             if path in blockers:
@@ -495,6 +512,20 @@ class MypyProject:
             warnings=warnings,
             duration_ms=duration,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _BlockedRun:
+    """What a run stopped by a blocking error saw and found."""
+
+    sources: dict[Path, str]
+    blockers: dict[Path, tuple[Finding, ...]]
+    owned: frozenset[Path]
+    warnings: tuple[str, ...]
+
+
+def _sources(graph: ProjectGraph) -> dict[Path, str]:
+    return {path: entry.digest for path, entry in graph.files.items()}
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

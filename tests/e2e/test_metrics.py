@@ -109,6 +109,24 @@ async def test_a_review_answered_from_the_cache_starts_no_engine(basic_project: 
         await stop_session(restarted)
 
 
+async def test_a_project_blocked_by_a_syntax_error_is_run_once_per_batch(
+    basic_project: Path,
+) -> None:
+    (basic_project / "app" / "broken.py").write_text("def broken(:\n")
+    for n in range(12):
+        (basic_project / "app" / f"m{n}.py").write_text(f"N{n}: int = {n}\n")
+    session = await start_session(basic_project)
+    try:
+        result = await execute(session, "tapps.reviewWorkspace", {})
+        assert result["files"] == 6 + 1 + 12
+        shown = [p for p in session.publishes if p.uri.endswith("/m3.py") and p.complete]
+        assert any(d.code == "blocked" for d in shown[-1].diagnostics), shown
+        tools = (await execute(session, "tapps.metrics"))["tools"]
+        assert tools["mypy"]["count"] == 1, "the same sources give the same blocked answer"
+    finally:
+        await stop_session(session)
+
+
 async def test_slow_requests_are_listed_and_logged(
     basic_project: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
