@@ -34,13 +34,16 @@ _CLOCK_SLACK_NS = 50_000_000
 
 
 class EngineBackend:
-    def __init__(self, python: str, root: Path, argv: list[str], timeout: float) -> None:
+    def __init__(
+        self, python: str, root: Path, argv: list[str], timeout: float, *, max_rss_mb: int = 1500
+    ) -> None:
         self.engine = MypyEngine(
             python=python,
             root=root,
             argv=argv,
             timeout=timeout,
             start_timeout=max(timeout, _MIN_START_TIMEOUT_S),
+            max_rss_mb=max_rss_mb,
         )
         self.disabled: str | None = None
         self.checks = 0

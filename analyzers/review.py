@@ -452,6 +452,7 @@ class Reviewer:
                     config.root,
                     project.engine_argv(),
                     self.settings.timeout,
+                    max_rss_mb=self.settings.engine_max_rss_mb,
                 )
             self._projects[key] = project
         return project

@@ -57,6 +57,9 @@ class ReviewSettings:
     score_threshold: int = 70
     timeout: float = 60.0
     max_file_size: int = 2_000_000
+    # A mypy engine past this resident size is restarted (it rebuilds in the background).
+    # Not part of the mypy settings: it shapes no result, so it keys no cache entry.
+    engine_max_rss_mb: int = 1500
 
     @property
     def workers(self) -> int:

@@ -32,8 +32,8 @@ import time
 from pathlib import Path
 
 from corpus import Corpus, prepare_rich, working_copy
-from lsp_client import JsonDict, LspError
-from model import Doc, ServerRun, log
+from lsp_client import JsonDict, LspError, rss_of
+from model import MB, Doc, ServerRun, log
 from onsave import (
     BENCH,
     RESULTS,
@@ -53,6 +53,8 @@ from report import quantiles
 class Soak:
     saves: list[JsonDict] = dataclasses.field(default_factory=list)  # one per didSave
     rss_mb: list[tuple[int, float]] = dataclasses.field(default_factory=list)  # (save, MB)
+    # The server process alone; the rest of the tree is its mypy engine.
+    server_rss_mb: list[tuple[int, float]] = dataclasses.field(default_factory=list)
     failures: int = 0
 
 
@@ -91,7 +93,13 @@ async def soak(
                 )
                 if number in (args.warmup, args.saves) or number % args.every == 0:
                     result.rss_mb.append((number, session.rss_mb()))
-                    log(f"  save {number}: RSS {result.rss_mb[-1][1]:.0f} MB")
+                    server_mb = rss_of(session.client.pid) / MB
+                    result.server_rss_mb.append((number, server_mb))
+                    total_mb = result.rss_mb[-1][1]
+                    log(
+                        f"  save {number}: RSS {total_mb:.0f} MB"
+                        f" (server {server_mb:.0f}, its engine {total_mb - server_mb:.0f})"
+                    )
     except LspError as exc:
         run.error = f"{type(exc).__name__}: {exc}"
         log(f"  soak aborted: {run.error}")
@@ -170,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         "options": {k: str(v) for k, v in vars(args).items()},
         "wall_s": round(time.perf_counter() - began, 1),
         "rss_mb": result.rss_mb,
+        "server_rss_mb": result.server_rss_mb,
         "rss_peak_sampled_mb": run.rss_peak_mb,
         "saves": result.saves,
         "leftover_pids": run.leftover_pids,

@@ -68,6 +68,27 @@ async def test_saves_after_warm_up_use_the_engine_and_match_the_cli(cycle_projec
         await stop_session(session)
 
 
+async def test_an_engine_past_the_rss_setting_is_restarted_and_answers_stay_exact(
+    cycle_project: Path,
+) -> None:
+    session = await start_session(cycle_project, initialization_options={"engineMaxRssMb": 20})
+    try:
+        mark = session.open("pkg/b.py")
+        await session.wait_complete("pkg/b.py", after=mark)
+        await wait_engine(session)
+        b_text = session.text("pkg/b.py").replace("return node.size * 2", 'return "x"')
+        await save_and_wait(session, "b.py", b_text)
+        async with asyncio.timeout(60):
+            while (await engine_info(session))["restarts"] == 0:
+                await asyncio.sleep(0.1)
+        assert published(session, ["b.py"]) == {
+            r for r in direct_mypy(cycle_project) if r[0] == "b.py"
+        }
+        assert ("b.py", 9, "return-value") in published(session, ["b.py"])
+    finally:
+        await stop_session(session)
+
+
 async def test_an_undo_answered_from_the_cache_still_reaches_the_engine(
     cycle_project: Path,
 ) -> None:

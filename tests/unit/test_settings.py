@@ -132,6 +132,7 @@ def test_every_setting_from_editor_spelling() -> None:
         "timeout": 12,
         "maxFileSize": 1000,
         "cache": {"enabled": False, "dir": ".c", "maxSizeMb": 3},
+        "engineMaxRssMb": 800,
     }
     settings, problems = build_settings(merge_layers(raw))
     assert problems == []
@@ -143,8 +144,12 @@ def test_every_setting_from_editor_spelling() -> None:
         score_threshold=55,
         timeout=12.0,
         max_file_size=1000,
+        engine_max_rss_mb=800,
     )
     assert isinstance(settings.timeout, float)
+    assert settings.tool_key("mypy") == ReviewSettings(mypy=settings.mypy).tool_key("mypy"), (
+        "the engine's memory ceiling shapes no result: no cache key depends on it"
+    )
 
 
 @pytest.mark.parametrize(

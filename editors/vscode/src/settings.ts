@@ -32,6 +32,7 @@ export const SERVER_KEYS = [
   'concurrency',
   'maxQueuedTasks',
   'slowRequestSeconds',
+  'engineMaxRssMb',
 ] as const;
 
 /** Settings that change how the server is started: a change restarts it. */
