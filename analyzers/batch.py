@@ -20,6 +20,7 @@ stored entry is whole.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import statistics
 import time
@@ -181,7 +182,10 @@ class BatchReview:
         """Review every file; on cancellation the summary says so, with what was done."""
         ticker = asyncio.ensure_future(self._tick())
         try:
-            await self._stages()
+            with contextlib.ExitStack() as batches:
+                for reviewer in {id(r): r for r, _ in self.files}.values():
+                    batches.enter_context(reviewer.batch())
+                await self._stages()
         except asyncio.CancelledError:
             self.summary.cancelled = True
             raise

@@ -8,10 +8,11 @@ mypy's findings and the score. A cache hit yields the complete report at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Coroutine, Iterable, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,9 @@ class Reviewer:
     # Projects with a catch-up run waiting for its turn (it scans when it runs, so one
     # waiting covers every cache hit that asks for another).
     _catching_up: set[Path] = field(default_factory=set)
+    # Failed project runs by the key of their sources, kept while a batch runs.
+    _batches: int = 0
+    _failed_runs: dict[str, MypyRun] = field(default_factory=dict)
     # Durations of real tool runs (not cache hits): "ruff", "ruff (batch)", "mypy".
     timings: Timings = field(default_factory=Timings)
 
@@ -330,6 +334,19 @@ class Reviewer:
         await asyncio.gather(*plan.after_review)
         return set(run.owned) if run.failure is None and run.settled else set()
 
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """While a batch runs, a project run that failed (a bad mypy config, a crash) is
+        its answer for every file over the same sources: a failure is never stored, so
+        each file would run mypy again. The next batch, or save, tries again."""
+        self._batches += 1
+        try:
+            yield
+        finally:
+            self._batches -= 1
+            if not self._batches:
+                self._failed_runs.clear()
+
     async def project_of(self, path: Path) -> MypyProject | None:
         """The mypy project-level run that covers `path` (None with mypy off)."""
         versions = await self.versions()
@@ -517,7 +534,13 @@ class Reviewer:
                 self.timings.record("mypy", (time.perf_counter() - started) * 1000)
             return run
 
-        run = await self._mypy_flight.run(_run_key(project, plan.graph), run_project)
+        key = _run_key(project, plan.graph)
+        failed = self._failed_runs.get(key) if self._batches else None
+        if failed is not None:
+            return failed
+        run = await self._mypy_flight.run(key, run_project)
+        if run.failure is not None and self._batches:
+            self._failed_runs[key] = run
         if run.failure is None and not run.blocked and run.settled:
             after = await asyncio.to_thread(project.indexer.scan, plan.shadows)
             context = await self._key_context(project, version)

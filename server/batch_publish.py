@@ -16,7 +16,7 @@ from lsprotocol import types
 
 from analyzers.batch import BatchFile
 from analyzers.findings import FileReport
-from server.diagnostics import deliver, diagnostics_for, refresh_soon, with_notice
+from server.diagnostics import deliver, diagnostics_for, refresh_soon, show_failure, with_notice
 
 if TYPE_CHECKING:
     from server.app import TappsServer
@@ -41,6 +41,8 @@ def publish_batch_file(ls: TappsServer, item: BatchFile) -> None:
     folder = ls.session.folder_for(item.path)
     threshold = folder.settings.score_threshold
     report = item.report
+    for failure in report.failures if report is not None else ():
+        show_failure(ls, failure)
     if report is None:
         report = with_notice(
             FileReport(str(item.path), "", None, None, None, complete=True, result_id="refused"),

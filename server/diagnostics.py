@@ -126,7 +126,7 @@ async def review_and_publish(
                 log.debug("dropping a result for %s version %s", uri, version)
                 return
             for failure in report.failures:
-                _show_failure(ls, failure)
+                show_failure(ls, failure)
             if quiet and _nothing_new(state, report):
                 continue
             deliver(
@@ -360,15 +360,17 @@ def negotiated_encoding(ls: TappsServer) -> str:
     return str(getattr(encoding, "value", encoding))
 
 
-def _show_failure(ls: TappsServer, failure: ToolFailure) -> None:
+def show_failure(ls: TappsServer, failure: ToolFailure) -> None:
+    """A tool's failure: logged, and shown to the user once (a batch sees it per file)."""
     kind = types.MessageType.Warning if failure.kind == "warning" else types.MessageType.Error
     _show_once(ls, f"{failure.tool}:{failure.kind}:{failure.message}", failure.message, kind)
 
 
 def _show_once(ls: TappsServer, key: str, message: str, kind: types.MessageType) -> None:
-    log.warning("%s", message)
     if key in ls.session.shown_messages:
+        log.debug("%s", message)
         return
+    log.warning("%s", message)
     ls.session.shown_messages.add(key)
     ls.window_show_message(types.ShowMessageParams(type=kind, message=message))
 

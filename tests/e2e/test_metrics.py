@@ -127,6 +127,26 @@ async def test_a_project_blocked_by_a_syntax_error_is_run_once_per_batch(
         await stop_session(session)
 
 
+async def test_a_failing_mypy_runs_once_per_batch_and_is_shown_once(
+    basic_project: Path,
+) -> None:
+    config = basic_project / "pyproject.toml"
+    config.write_text(config.read_text().replace("strict = true", "files = 3"))
+    for n in range(12):
+        (basic_project / "app" / f"m{n}.py").write_text(f"N{n}: int = {n}\n")
+    session = await start_session(basic_project)
+    try:
+        result = await execute(session, "tapps.reviewWorkspace", {})
+        assert result["files"] == 6 + 12
+        tools = (await execute(session, "tapps.metrics"))["tools"]
+        assert tools["mypy"]["count"] == 1, "a failure is the batch's answer for every file"
+        shown = [m for m in session.client.messages if "files: Expected a list" in m.message]
+        assert len(shown) == 1, "the failure is shown, once"
+        assert shown[0].type == types.MessageType.Error
+    finally:
+        await stop_session(session)
+
+
 async def test_slow_requests_are_listed_and_logged(
     basic_project: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
