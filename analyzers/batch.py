@@ -171,7 +171,8 @@ class BatchReview:
     # The project runs of mypy started at each project's first cache miss, by project.
     _mypy_runs: dict[int, asyncio.Future[None]] = field(default_factory=dict)
     _mypy_starts: list[asyncio.Future[None]] = field(default_factory=list)
-    _run_names: dict[int, str] = field(default_factory=dict)
+    # Each file's mypy project (None: mypy is off), looked up once per batch.
+    _projects: dict[Path, MypyProject | None] = field(default_factory=dict)
     # Files whose ruff or mypy result this batch's own runs stored: not "cached" in
     # their reports, though the last stage reads them from the cache.
     _ran: dict[str, set[Path]] = field(default_factory=lambda: {"ruff": set(), "mypy": set()})
@@ -241,15 +242,17 @@ class BatchReview:
                 await self._files_stage(reviewer, paths, texts, measuring)
             # Project by project as its run ends: its files stream out while the other
             # projects' runs go on.
-            runs = {}
-            for reviewer, project, paths in groups:
-                if project is not None:
-                    runs[await self._run_of(reviewer, project, paths[0])] = (reviewer, paths)
+            runs = {
+                await self._run_of(group[0], group[1], group[2][0]): group
+                for group in groups
+                if group[1] is not None
+            }
             while runs:
-                self._set_stage("mypy on " + ", ".join(sorted(self._names(runs))))
+                names = sorted(_project_name(group[1]) for group in runs.values())
+                self._set_stage("mypy on " + ", ".join(names))
                 done, _ = await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
                 for run in done:
-                    reviewer, paths = runs.pop(run)
+                    reviewer, _, paths = runs.pop(run)
                     await reviewer.settled()
                     await self._files_stage(reviewer, paths, texts, measuring)
         finally:
@@ -279,7 +282,7 @@ class BatchReview:
         found: dict[tuple[int, int], tuple[Reviewer, MypyProject | None, list[Path]]] = {}
         for reviewer, paths in groups:
             for path in paths:
-                project = await reviewer.project_of(path)
+                project = await self._project_of(reviewer, path)
                 key = (id(reviewer), id(project) if project is not None else 0)
                 found.setdefault(key, (reviewer, project, []))[2].append(path)
         return sorted(found.values(), key=lambda group: group[1] is not None)
@@ -299,12 +302,16 @@ class BatchReview:
         A batch answered from stored results alone starts no engine and runs no mypy."""
         self._mypy_starts.append(asyncio.ensure_future(self._start_mypy(reviewer, path)))
 
+    async def _project_of(self, reviewer: Reviewer, path: Path) -> MypyProject | None:
+        if path not in self._projects:
+            self._projects[path] = await reviewer.project_of(path)
+        return self._projects[path]
+
     async def _start_mypy(self, reviewer: Reviewer, path: Path) -> None:
-        project = await reviewer.project_of(path)
+        project = await self._project_of(reviewer, path)
         if project is not None and id(project) not in self._mypy_runs:
             run = asyncio.ensure_future(self._run_project(reviewer, path, project.root))
             self._mypy_runs[id(project)] = run
-            self._run_names[id(run)] = project.root.name or str(project.root)
 
     async def _run_project(self, reviewer: Reviewer, path: Path, root: Path) -> None:
         try:
@@ -319,9 +326,6 @@ class BatchReview:
         if id(project) not in self._mypy_runs:  # the fallback: a miss starts it
             await self._start_mypy(reviewer, first)
         return self._mypy_runs[id(project)]
-
-    def _names(self, runs: Iterable[asyncio.Future[None]]) -> list[str]:
-        return [self._run_names[id(run)] for run in runs]
 
     async def _read_all(self) -> dict[Path, tuple[str, int | None]]:
         texts: dict[Path, tuple[str, int | None]] = {}
@@ -381,7 +385,7 @@ class BatchReview:
     async def _scan_projects(self, reviewer: Reviewer, paths: list[Path]) -> None:
         snapshot = self._snapshots.setdefault(id(reviewer), {})
         for path in paths:
-            project = await reviewer.project_of(path)
+            project = await self._project_of(reviewer, path)
             if project is not None and project.root not in snapshot:
                 snapshot[project.root] = await asyncio.to_thread(project.indexer.scan, {})
 
@@ -507,6 +511,10 @@ class ToolEstimate:
         if self.size >= _RATE_SAMPLE_MIN_BYTES:
             took = now - self.started - _TOOL_FLOOR_S
             self.seconds_per_byte = max(took, 0.0) / self.size
+
+
+def _project_name(project: MypyProject | None) -> str:
+    return "" if project is None else project.root.name or str(project.root)
 
 
 def _read_group(group: list[tuple[Path, int]]) -> list[tuple[str | None, str | None]]:

@@ -67,6 +67,15 @@ class ProjectGraph:
     _closures: dict[Path, tuple[Path, ...]] = field(default_factory=dict)
     _closure_digests: dict[Path, str] | None = None
     _single_lookups: int = 0
+    _sources_key: str | None = None
+
+    @property
+    def sources_key(self) -> str:
+        """One digest of every source's path and content: equal keys, same sources."""
+        if self._sources_key is None:
+            pairs = sorted((str(path), entry.digest) for path, entry in self.files.items())
+            self._sources_key = KeyBuilder().add_many("sources", pairs).digest()
+        return self._sources_key
 
     def closure(self, path: Path) -> tuple[Path, ...]:
         """The project files `path` imports, directly or not, sorted, itself excluded."""

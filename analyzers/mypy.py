@@ -467,7 +467,7 @@ class MypyProject:
         blocked: the same blocking errors, and the other files' last good findings as
         they are now (a batch's files would otherwise run mypy again, one by one)."""
         last = self._blocked_by
-        if last is None or last.sources != _sources(graph):
+        if last is None or last.sources != graph.sources_key:
             return None
         run = self._blocked(last.blockers, last.owned, graph, last.warnings, 0.0)
         return replace(run, repeated=True)
@@ -497,7 +497,7 @@ class MypyProject:
         )
         self._blocking = {path: graph.digest_of(path) or "" for path in blockers}
         self._blocked_notice = notice
-        self._blocked_by = _BlockedRun(_sources(graph), blockers, owned, warnings)
+        self._blocked_by = _BlockedRun(graph.sources_key, blockers, owned, warnings)
         findings: dict[Path, tuple[Finding, ...]] = {}
         for path in owned | blockers.keys():
             if path in blockers:
@@ -518,14 +518,10 @@ class MypyProject:
 class _BlockedRun:
     """What a run stopped by a blocking error saw and found."""
 
-    sources: dict[Path, str]
+    sources: str  # ProjectGraph.sources_key
     blockers: dict[Path, tuple[Finding, ...]]
     owned: frozenset[Path]
     warnings: tuple[str, ...]
-
-
-def _sources(graph: ProjectGraph) -> dict[Path, str]:
-    return {path: entry.digest for path, entry in graph.files.items()}
 
 
 def _stat(path: Path) -> tuple[int, int] | None:

@@ -769,7 +769,7 @@ def _run_key(project: MypyProject, graph: ProjectGraph | None) -> str:
     """Two reviews share a project run only if they saw the same sources."""
     key = KeyBuilder().add("root", str(project.root)).add("targets", "\0".join(project.targets))
     if graph is not None:
-        key.add_many("sources", sorted((str(p), f.digest) for p, f in graph.files.items()))
+        key.add("sources", graph.sources_key)
     return key.digest()
 
 
