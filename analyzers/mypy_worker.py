@@ -40,19 +40,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from mypy.build import Graph
+from mypy.build import BuildManager, Graph
 from mypy.dmypy_server import Server
 from mypy.fswatcher import FileData
 from mypy.main import process_options
 from mypy.modulefinder import BuildSource, ModuleNotFoundReason
+from mypy.nodes import TypeInfo
 from mypy.options import Options
 from mypy.stubinfo import stub_distribution_name
 from mypy.version import __version__ as MYPY_VERSION
 
 MIN_MYPY = (1, 20)
 IDLE_GC_SECONDS = 2.0
-# Without an idle pause, collect the young objects anyway after this many checks.
+# Without an idle pause, collect the young objects anyway after this many checks, or once
+# this many files were rechecked: each one's previous tree is garbage, and back-to-back
+# checks of many files (a catch-up after an undo or a branch switch) otherwise pile up
+# tens of MB of it. A routine collection costs 20-40 ms on rich.
 MAX_CHECKS_WITHOUT_GC = 25
+MAX_FILES_WITHOUT_GC = 5
 # A deep collection (of objects frozen after the last build) once RSS grew this much.
 DEEP_GC_GROWTH = 1.05
 _PR_SET_PDEATHSIG = 1
@@ -336,7 +341,7 @@ class Session:
         self.server = Server(self.options, os.devnull)
         self.load_order = {}
         self.builds += 1
-        return self._run(list(self.roots))
+        return self._run(list(self.roots), first_build=True)
 
     def update(self, changed: list[str], removed: list[str]) -> tuple[Outcome, bool]:
         """Recheck after these files changed or went away; True if that took a full build."""
@@ -360,11 +365,12 @@ class Session:
             return self.build(), True
         return outcome, False
 
-    def _run(self, sources: list[BuildSource]) -> Outcome:
+    def _run(self, sources: list[BuildSource], *, first_build: bool = False) -> Outcome:
         assert self.server is not None
         self.server.fscache.flush()
         reply = self.server.check(sources, False, False, 80)
         records, other = split_output(str(reply.get("out", "")), str(reply.get("err", "")))
+        self._mend(first_build=first_build)
         graph = self._graph() or {}
         self.silenced = _silenced_paths(graph)
         self._extend_load_order(graph)
@@ -373,6 +379,16 @@ class Session:
         # Without a manager, the first build itself stopped at a blocking error.
         blocking = manager is None or manager.blocking_error is not None
         return Outcome(records, other, blocking)
+
+    def _mend(self, *, first_build: bool) -> None:
+        assert self.server is not None
+        fine_grained = self.server.fine_grained_manager
+        if fine_grained is None:
+            return
+        if first_build:
+            forget_processed_targets(fine_grained.manager)
+        else:
+            mend_after_update(fine_grained.manager)
 
     def _graph(self) -> Graph | None:
         if self.server is None or self.server.fine_grained_manager is None:
@@ -481,6 +497,59 @@ def _lost_modules(graph: Graph) -> bool:
     )
 
 
+# --- mending what an update leaves behind ------------------------------------------
+
+# A name kept aside when a class member is defined again: `__init__-redefinition2`.
+_SET_ASIDE = re.compile(r"(?P<name>.+)-redefinition\d*")
+
+
+def mend_after_update(manager: BuildManager) -> None:
+    """Undo what mypy's update leaves behind in classes it did not re-analyze.
+
+    An update re-runs every class plugin hook (dataclasses, attrs, functools) of each
+    module it touches, on classes it did not strip. Each run sets the previous generated
+    members aside under new names and appends more to the class body, so on every
+    save the class grows, and so do the time and memory of every later update.
+    """
+    for module in {module for module, _target in manager.processed_targets}:
+        tree = manager.modules.get(module)
+        if tree is None:
+            continue
+        for _name, symbol, _owner in tree.local_definitions():
+            if isinstance(symbol.node, TypeInfo):
+                drop_replaced_plugin_members(symbol.node)
+    forget_processed_targets(manager)
+
+
+def forget_processed_targets(manager: BuildManager) -> None:
+    """mypy records every target it analyzes, for its own tests, and never forgets."""
+    manager.processed_targets.clear()
+
+
+def drop_replaced_plugin_members(info: TypeInfo) -> None:
+    """Remove the generated members a later run of the plugin replaced, and body
+    statements listed twice (the AST merge gives a replaced one its old identity)."""
+    names = info.names
+    replaced = [
+        name
+        for name, symbol in names.items()
+        if symbol.plugin_generated
+        and (match := _SET_ASIDE.fullmatch(name)) is not None
+        and match["name"] in names
+    ]
+    gone = {id(names.pop(name).node) for name in replaced}
+    gone -= {id(symbol.node) for symbol in names.values()}
+    body = info.defn.defs.body
+    last = {id(statement): index for index, statement in enumerate(body)}
+    kept = [
+        statement
+        for index, statement in enumerate(body)
+        if last[id(statement)] == index and id(statement) not in gone
+    ]
+    if len(kept) != len(body):
+        body[:] = kept
+
+
 # --- requests -----------------------------------------------------------------------
 
 
@@ -503,6 +572,7 @@ class Worker:
     config_notes: list[str] = field(default_factory=list)
     checks: int = 0
     checks_since_gc: int = 0
+    files_since_gc: int = 0
     gc_due: bool = False
     gc_runs: int = 0
     last_gc_at: float | None = None
@@ -554,6 +624,7 @@ class Worker:
         changed = _paths(request.get("changed"))
         removed = _paths(request.get("removed"))
         session = self.session
+        self.files_since_gc += len(changed) + len(removed)
         outcome, rebuilt = self._checking(lambda: session.update(changed, removed))
         return self._outcome(outcome, rebuilt=rebuilt)
 
@@ -621,6 +692,14 @@ class Worker:
         self.gc_runs += 1
         self.gc_due = False
         self.checks_since_gc = 0
+        self.files_since_gc = 0
+
+    def collection_due(self) -> bool:
+        """Whether to collect now, without waiting for an idle pause."""
+        return (
+            self.checks_since_gc >= MAX_CHECKS_WITHOUT_GC
+            or self.files_since_gc >= MAX_FILES_WITHOUT_GC
+        )
 
     def _deep_gc_due(self) -> bool:
         return self._build_uncollected() or self._grown()
@@ -659,7 +738,7 @@ def serve(channel: Channel, worker: Worker) -> int:
             return 1
         if request.get("cmd") == "shutdown":
             return 0
-        if worker.checks_since_gc >= MAX_CHECKS_WITHOUT_GC:
+        if worker.collection_due():
             worker.collect_garbage(idle=False)
 
 

@@ -15,7 +15,12 @@ the test compares, with a fresh `mypy -O json --cache-dir /dev/null pkg`, first 
 editor shows (each module's last complete publish: the saved one, and the others the
 server publishes again), then what each other module shows once closed and re-opened.
 While a module has a syntax error mypy reports only that: then the broken module must
-show it, and every other module one `blocked` notice plus stale-marked findings.
+show it, and every other module one `blocked` notice plus stale-marked findings: those it
+showed at the last step without a syntax error, or, when the server has the result for
+its current content and dependencies stored, that result. The test accepts the latter
+when it equals a fresh run of the project with the syntax error taken out.
+
+The fixture's `e.Thing` is a dataclass: an update re-runs the dataclass plugin on it.
 
 Set TAPPS_PROPERTY_EXAMPLES for a longer run.
 """
@@ -80,6 +85,11 @@ _HEADS = {
     "d": '"""Uses c; imports e only for type checking."""\n',
     "e": '"""Things; uses d, which imports e only for type checking."""\n',
 }
+_STDLIB = {
+    "d": "from typing import TYPE_CHECKING\n\n",
+    # A dataclass: an update re-runs its plugin on the class (see the worker's mending).
+    "e": "from dataclasses import dataclass\n\n",
+}
 _EXTRAS = {
     "a": """
 
@@ -100,9 +110,9 @@ def describe(thing: Thing) -> str:
 """,
     "e": """
 
+@dataclass
 class Thing:
-    def __init__(self, name: str) -> None:
-        self.name = name
+    name: str
 
 
 def show() -> str:
@@ -113,12 +123,12 @@ def show() -> str:
 
 def render(module: str, knobs: Knobs) -> str:
     dep = USES[module]
-    typing = "from typing import TYPE_CHECKING\n\n" if module == "d" else ""
+    stdlib = _STDLIB.get(module, "")
     imports = f"from pkg import {dep}\n" if knobs.imported else ""
     if module == "d":
         imports += "\nif TYPE_CHECKING:\n    from pkg.e import Thing\n"
     return (
-        f"{_HEADS[module]}\nfrom __future__ import annotations\n\n{typing}{imports}"
+        f"{_HEADS[module]}\nfrom __future__ import annotations\n\n{stdlib}{imports}"
         f"{_EXTRAS[module]}\n\n"
         f"def {knobs.name}(x: str) -> {knobs.annotation}:\n"
         f"    return {knobs.expression}\n\n\n"
@@ -240,6 +250,8 @@ class Run:
     log: list[str] = field(default_factory=list)
     # Whether a same-size edit restores the very same mtime_ns (else: the same second).
     exact_mtime: bool = False
+    # While a module is broken: a fresh run with its syntax error taken out.
+    unblocked: list[Finding] | None = None
 
     async def start(self) -> int:
         """Open every module, wait for the engine, check; returns the engine's checks."""
@@ -274,12 +286,14 @@ class Run:
         """Compare what the editor shows after this step, then what each module shows
         when opened again, with a fresh mypy run."""
         reference_run = asyncio.ensure_future(fresh_mypy(self.root))
+        unblocked_run = asyncio.ensure_future(self.unblocked_mypy())
         uri = self.session.uri(f"pkg/{saved}.py")
         version = self.session.versions[uri]
         await self.session.wait_for(
             lambda p: p.uri == uri and p.complete and p.version == version, after=mark
         )
         reference = await reference_run
+        self.unblocked = await unblocked_run
         await self.settle(reference)
         self.verify(await reopened(self.session, saved), reference, "once re-opened")
         if not any(self.state[m].broken for m in MODULES):
@@ -301,6 +315,20 @@ class Run:
                 await self.session.wait_for(
                     lambda _: True, after=mark, timeout=max(deadline - loop.time(), 0.01)
                 )
+
+    async def unblocked_mypy(self) -> list[Finding] | None:
+        """A fresh run of the project as it is, but with the syntax error taken out; None
+        when there is none."""
+        broken = [m for m in MODULES if self.state[m].broken]
+        if not broken:
+            return None
+        with tempfile.TemporaryDirectory(prefix="tapps-unblocked-") as scratch:
+            copy = Path(scratch) / "five"
+            shutil.copytree(self.root, copy, ignore=shutil.ignore_patterns(".*cache*"))
+            [blocker] = broken
+            text = render(blocker, replace(self.state[blocker], broken=False))
+            (copy / "pkg" / f"{blocker}.py").write_text(text, encoding="utf-8")
+            return await fresh_mypy(copy)
 
     def verify(self, view: View, reference: list[Finding], how: str) -> None:
         steps = "\n  ".join(self.log) or "(none)"
@@ -328,9 +356,12 @@ class Run:
         assert all(text.endswith("[stale]") for _, _, text in stale), (
             f"{where}{module}.py: every other finding is marked stale"
         )
-        assert [(f"{module}.py", line, code) for line, code, _ in stale] == (
-            self.last_good[module]
-        ), f"{where}{module}.py: stale findings are the last shown, {self.last_good[module]}"
+        found = [(f"{module}.py", line, code) for line, code, _ in stale]
+        current = [f for f in self.unblocked or [] if f[0] == f"{module}.py"]
+        assert found in (self.last_good[module], current), (
+            f"{where}{module}.py: stale findings are the last shown, {self.last_good[module]},"
+            f" or those for the current content, {current}"
+        )
 
 
 @contextlib.asynccontextmanager

@@ -307,6 +307,20 @@ async def test_rss_ceiling_restarts_the_worker(project: Path) -> None:
         await engine.close()
 
 
+async def test_a_check_of_many_files_is_followed_by_a_collection(
+    engine: MypyEngine, project: Path
+) -> None:
+    """Each rechecked file's previous tree is garbage: a catch-up of many files must not
+    wait for an idle pause (which a busy client never leaves) or for 25 more checks."""
+    await engine.check()
+    one = await engine.stats()
+    changed = [*sorted((project / "pkg").glob("*.py")), project / "helpers" / "util.py"]
+    assert len(changed) >= 5
+    await check_matches_cli(engine, project, changed, incremental=True)
+    many = await engine.stats()
+    assert many["gc_runs"] == one["gc_runs"] + 1, "collected before the next request"
+
+
 PARENT_SCRIPT = """\
 import asyncio, sys
 from pathlib import Path
