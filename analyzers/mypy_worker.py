@@ -317,6 +317,7 @@ class Session:
     load_order: dict[str, int] = field(default_factory=dict)
     once_notes: OnceNotes = field(default_factory=OnceNotes)
     builds: int = 0
+    mending_failed: bool = False
 
     @classmethod
     def open(cls, argv: list[str]) -> tuple[Session, str]:
@@ -383,12 +384,18 @@ class Session:
     def _mend(self, *, first_build: bool) -> None:
         assert self.server is not None
         fine_grained = self.server.fine_grained_manager
-        if fine_grained is None:
+        if fine_grained is None or self.mending_failed:
             return
-        if first_build:
-            forget_processed_targets(fine_grained.manager)
-        else:
-            mend_after_update(fine_grained.manager)
+        try:
+            if first_build:
+                forget_processed_targets(fine_grained.manager)
+            else:
+                mend_after_update(fine_grained.manager)
+        except Exception:
+            # The mending reaches into mypy's internals; a mypy whose internals differ
+            # still checks correctly without it, only more slowly over time.
+            self.mending_failed = True
+            print("not mending mypy's state:\n" + traceback.format_exc(), file=sys.stderr)
 
     def _graph(self) -> Graph | None:
         if self.server is None or self.server.fine_grained_manager is None:

@@ -95,3 +95,20 @@ def test_the_record_of_analyzed_targets_is_emptied(session: Session, tmp_path: P
     session.update([str(write_a(tmp_path, "str").resolve())], [])
     assert session.server is not None and session.server.fine_grained_manager is not None
     assert session.server.fine_grained_manager.manager.processed_targets == []
+
+
+def test_a_mypy_whose_internals_differ_is_checked_without_mending(
+    session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Simulated: a record entry of a shape this mypy never writes, as another mypy
+    version might (no installed mypy can be made to do it for real)."""
+    session.build()
+    assert session.server is not None and session.server.fine_grained_manager is not None
+    session.server.fine_grained_manager.manager.processed_targets.append("pkg.b")  # type: ignore[arg-type]
+    outcome, rebuilt = session.update([str(write_a(tmp_path, "str").resolve())], [])
+    assert not rebuilt
+    assert sorted(m["code"] for m in outcome.messages) == ["no-any-return", "operator"]
+    assert session.mending_failed
+    assert "not mending mypy's state" in capsys.readouterr().err
+    outcome, _ = session.update([str(write_a(tmp_path, "int").resolve())], [])
+    assert outcome.messages == []
