@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from cli_tools import Runner, _PeakRss
-from lsp_client import LspClient, descendants
+from lsp_client import LspClient, memory_tree
 from onsave import tapps_server
 
 BENCH = Path(__file__).resolve().parent
@@ -86,7 +86,7 @@ async def server_peak(root: Path, python: Path, timeout: float) -> dict[str, obj
         await client.initialize(root, {}, timeout=timeout)
         pid = client.pid
         assert pid is not None
-        with _PeakRss(lambda: descendants(pid)) as peak:
+        with _PeakRss(lambda: memory_tree(pid)) as peak:
             started = time.perf_counter()
             params = {"command": "tapps.reviewWorkspace", "arguments": [{}]}
             result = await client.request("workspace/executeCommand", params, timeout=timeout)
