@@ -121,7 +121,8 @@ class Reviewer:
     _catching_up: set[Path] = field(default_factory=set)
     # Failed project runs by the key of their sources, kept while a batch runs.
     _batches: int = 0
-    _failed_runs: dict[str, MypyRun] = field(default_factory=dict)
+    # A failed run, with the config text it ran with.
+    _failed_runs: dict[str, tuple[MypyRun, str]] = field(default_factory=dict)
     # Durations of real tool runs (not cache hits): "ruff", "ruff (batch)", "mypy".
     timings: Timings = field(default_factory=Timings)
 
@@ -536,11 +537,12 @@ class Reviewer:
 
         key = _run_key(project, plan.graph)
         failed = self._failed_runs.get(key) if self._batches else None
-        if failed is not None:
-            return failed
+        # The config is not among the sources: one fixed since the failure is tried.
+        if failed is not None and failed[1] == config_text(project.config):
+            return failed[0]
         run = await self._mypy_flight.run(key, run_project)
         if run.failure is not None and self._batches:
-            self._failed_runs[key] = run
+            self._failed_runs[key] = (run, config_text(project.config))
         if run.failure is None and not run.blocked and run.settled:
             after = await asyncio.to_thread(project.indexer.scan, plan.shadows)
             context = await self._key_context(project, version)

@@ -279,3 +279,22 @@ async def test_moving_a_ruff_config_makes_ruff_miss(project: Path, mypy_cache: P
     moved = await review(reviewer, main)
     assert moved.ruff is not None and not moved.ruff.cached
     assert codes(moved, "ruff") == ["F401"]
+
+
+async def test_a_failed_run_is_not_the_answer_once_its_config_changed(
+    project: Path, mypy_cache: Path
+) -> None:
+    """Within a batch a failed project run answers for the same sources; a config fixed
+    meanwhile (not a source) must be tried, not answered with the old failure."""
+    config = project / "pyproject.toml"
+    good = config.read_text()
+    config.write_text(good.replace("warn_unused_ignores = true", "python_version = 2.7"))
+    reviewer = reviewer_for(project, mypy_cache, mypy={"engine": False})
+    with reviewer.batch():
+        broken = await review(reviewer, project / "app" / "main.py")
+        assert broken.mypy is not None and broken.mypy.failure is not None
+        again = await review(reviewer, project / "app" / "models.py")
+        assert again.mypy is not None and again.mypy.failure == broken.mypy.failure
+        config.write_text(good)
+        fixed = await review(reviewer, project / "app" / "other.py")
+    assert codes(fixed, "mypy") == []
