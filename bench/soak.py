@@ -15,9 +15,14 @@ the corpus ``.mypy_cache`` warmed by a project-level ``mypy`` run and tapps-lsp'
 
 Printed: RSS at the end of the warm-up ("start") and after the last save ("end"), the
 highest checkpoint, the highest 0.25 s sample, the growth from start to end, and p50/p95
-of save -> complete over all saves (and over edits and restores apart).
+of save -> complete over all saves (and over edits and restores apart, and over the edits
+among the first and the last 100 saves).
 
-    python bench/soak.py [--saves 500] [--files 30] [--python PY] [--output FILE]
+After the first round over the files, the same edit comes back and is answered from the
+result cache (the engine hears of it in a background catch-up). ``--unique-edits`` gives
+every edit a new string literal instead, so each one is a real recheck by the engine.
+
+    python bench/soak.py [--saves 500] [--files 30] [--unique-edits] [--python PY] [--output FILE]
 """
 
 from __future__ import annotations
@@ -78,7 +83,10 @@ async def soak(
             for number in range(1, args.saves + 1):
                 doc = docs[((number - 1) // 2) % len(docs)]
                 edit = number % 2 == 1
-                sample = await session.save(doc, doc.edited if edit else doc.text, want_error=edit)
+                text = doc.edited if edit else doc.text
+                if edit and args.unique_edits:
+                    text = text.replace('int = "x"', f'int = "x{number}"', 1)
+                sample = await session.save(doc, text, want_error=edit)
                 if sample.seconds is None:
                     result.failures += 1
                 result.saves.append(
@@ -135,6 +143,14 @@ def summary(result: Soak, run: ServerRun, warmup: int) -> str:
                 f"save -> complete, {label}: p50 {stats[0]:.0f} ms, p95 {stats[1]:.0f} ms"
                 f" (n={len(values)})"
             )
+    for label, part in (("first", result.saves[:100]), ("last", result.saves[-100:])):
+        edits = [s["seconds"] * 1000 for s in part if s["edit"] and s["seconds"] is not None]
+        stats = quantiles(edits)
+        if stats and len(result.saves) >= 200:
+            lines.append(
+                f"save -> complete, edits among the {label} 100 saves:"
+                f" p50 {stats[0]:.0f} ms, p95 {stats[1]:.0f} ms"
+            )
     ruff = [s["first_ruff"] * 1000 for s in result.saves if s["first_ruff"] is not None]
     stats = quantiles(ruff)
     if stats:
@@ -149,6 +165,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--files", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=30, help="saves before the start RSS")
     parser.add_argument("--every", type=int, default=50, help="saves between RSS checkpoints")
+    parser.add_argument(
+        "--unique-edits",
+        action="store_true",
+        help="give every edit a new literal, so none is answered from the cache",
+    )
     parser.add_argument("--corpus", type=Path, default=BENCH / ".corpus")
     parser.add_argument("--python", type=Path, default=Path(sys.executable))
     parser.add_argument("--tapps-cmd", default=None)

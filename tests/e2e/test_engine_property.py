@@ -22,7 +22,7 @@ when it equals a fresh run of the project with the syntax error taken out.
 
 The fixture's `e.Thing` is a dataclass: an update re-runs the dataclass plugin on it.
 
-Set TAPPS_PROPERTY_EXAMPLES for a longer run.
+Set TAPPS_PROPERTY_EXAMPLES for a longer run (past about 60 examples, with `--timeout 0`).
 """
 
 from __future__ import annotations
