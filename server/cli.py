@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from server.allocator import limit_malloc_arenas
 from server.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
 from server.formats import FORMATS
 
@@ -81,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("pygls").setLevel(logging.WARNING)
     from server.app import serve  # noqa: PLC0415 - `check` never pays for importing pygls
 
+    limit_malloc_arenas()
     serve(tcp=args.tcp, host=args.host, port=args.port)
     return 0
 
