@@ -20,7 +20,7 @@ from typing import Any
 
 from analyzers.cache.keys import content_hash
 from analyzers.imports import ProjectGraph
-from analyzers.mypy_engine import EngineError, EngineResult, MypyEngine
+from analyzers.mypy_engine import DEFAULT_MAX_RSS_MB, EngineError, EngineResult, MypyEngine
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,13 @@ _CLOCK_SLACK_NS = 50_000_000
 
 class EngineBackend:
     def __init__(
-        self, python: str, root: Path, argv: list[str], timeout: float, *, max_rss_mb: int = 1500
+        self,
+        python: str,
+        root: Path,
+        argv: list[str],
+        timeout: float,
+        *,
+        max_rss_mb: int = DEFAULT_MAX_RSS_MB,
     ) -> None:
         self.engine = MypyEngine(
             python=python,

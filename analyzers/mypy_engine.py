@@ -34,6 +34,8 @@ _RUN_WORKER = (
     "import runpy, sys; del sys.path[0]; sys.argv = sys.argv[1:]; "
     "runpy.run_path(sys.argv[0], run_name='__main__')"
 )
+# A worker past this resident size is restarted (the `engineMaxRssMb` setting's default).
+DEFAULT_MAX_RSS_MB = 1500
 _STDERR_TAIL = 40
 _READ_LIMIT = 1 << 28
 _SHUTDOWN_GRACE = 2.0
@@ -222,7 +224,7 @@ class MypyEngine:
         root: Path,
         argv: list[str],
         timeout: float,
-        max_rss_mb: int = 1500,
+        max_rss_mb: int = DEFAULT_MAX_RSS_MB,
         start_timeout: float | None = None,
         failure_limit: int = 3,
         cooldown: float = 60.0,

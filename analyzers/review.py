@@ -119,9 +119,9 @@ class Reviewer:
     # Projects with a catch-up run waiting for its turn (it scans when it runs, so one
     # waiting covers every cache hit that asks for another).
     _catching_up: set[Path] = field(default_factory=set)
-    # Failed project runs by the key of their sources, kept while a batch runs.
+    # While a batch runs: failed project runs by the key of their sources, each with the
+    # config text it failed with.
     _batches: int = 0
-    # A failed run, with the config text it ran with.
     _failed_runs: dict[str, tuple[MypyRun, str]] = field(default_factory=dict)
     # Durations of real tool runs (not cache hits): "ruff", "ruff (batch)", "mypy".
     timings: Timings = field(default_factory=Timings)

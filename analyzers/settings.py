@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from analyzers.findings import Severity
+from analyzers.mypy_engine import DEFAULT_MAX_RSS_MB
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class ReviewSettings:
     max_file_size: int = 2_000_000
     # A mypy engine past this resident size is restarted (it rebuilds in the background).
     # Not part of the mypy settings: it shapes no result, so it keys no cache entry.
-    engine_max_rss_mb: int = 1500
+    engine_max_rss_mb: int = DEFAULT_MAX_RSS_MB
 
     @property
     def workers(self) -> int:

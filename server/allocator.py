@@ -15,8 +15,9 @@ def limit_malloc_arenas(count: int = SERVER_ARENAS) -> bool:
 
     By default every thread that allocates may get an arena of its own, up to eight per
     core, and memory freed in one is not reused by another. The server's worker threads
-    (project scans, metrics) made its RSS creep up by about 1 MB every 250 saves; with two
-    arenas it stayed flat. Call it before any thread starts.
+    (project scans, metrics) took it from 66 to 79 MB over 2,000 saves while its live
+    Python objects did not grow; with two arenas, 63 to 71 MB. Call it before any thread
+    starts.
     """
     if not sys.platform.startswith("linux"):
         return False
