@@ -165,6 +165,20 @@ def _config_names_targets(config: Path) -> bool:
     return parser.has_section("mypy") and any(parser.get("mypy", k, fallback="") for k in keys)
 
 
+def mypy_config_value(config_file: Path, name: str) -> Any:
+    """A global `[mypy]` option as written: any TOML value from pyproject.toml, the
+    stripped string from an ini file; None when unset or unreadable."""
+    if config_file.name == "pyproject.toml":
+        return tool_table(read_toml(config_file), "mypy").get(name)
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(config_file, encoding="utf-8")
+        raw = parser.get("mypy", name, fallback=None)
+    except (configparser.Error, UnicodeDecodeError):
+        return None
+    return None if raw is None else raw.strip()
+
+
 def _applies_to_ruff(candidate: Path) -> bool:
     """A pyproject.toml shapes ruff through `[tool.ruff]`, and also without one through
     `[project] requires-python`: ruff infers its target version from it."""

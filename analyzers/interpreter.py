@@ -5,20 +5,59 @@ resolve the imports, and its mypy (with its plugins and cache format) gives the
 answers. In order of preference the interpreter is the `interpreter` setting, the
 interpreter in a `mypy.path` script's shebang, the workspace's `.venv` or `venv`,
 `$VIRTUAL_ENV`, or our own. When that environment has mypy, its mypy runs there; when
-it has none, our mypy checks against it with `--python-executable`.
+it has none, our mypy checks against it with `--python-executable`. In an untrusted
+workspace nothing inside it runs (analyzers.trust): not its `.venv`, and not an
+interpreter a setting names there.
+
+Python starts with the working directory (the project root) first on `sys.path` for
+`-m` and `-c`, so a module of the repository's (a `mypy_extensions.py` at the root)
+would be imported in place of mypy's own: every Python we start goes through
+`module_command` or `SAFE_PATH_PRELUDE`, which take that entry out.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from analyzers.environment import interpreter_facts
+from analyzers.trust import (
+    inside_untrusted_message,
+    may_run,
+    same_interpreter,
+    workspace_interpreters,
+)
 
 OURS = "tapps-lsp's own"
+# `python -m MODULE ARGS` without the working directory on sys.path: Python 3.11's
+# PYTHONSAFEPATH and -P leave it out already; older ones put it first for `-c` too.
+_RUN_MODULE = (
+    "import runpy, sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); "
+    "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)"
+)
+
+
+def module_command(python: str, module: str) -> tuple[str, ...]:
+    """Run `module` as `python -m module` would, minus the working directory on sys.path."""
+    return (python, "-c", _RUN_MODULE, module)
+
+
+def module_of(command: Sequence[str]) -> str | None:
+    """The module a `python -m MODULE` or `module_command` runs; None for other commands."""
+    if len(command) == 3 and command[1] == "-m":
+        return command[2]
+    if len(command) == 4 and command[1] == "-c" and command[2] == _RUN_MODULE:
+        return command[3]
+    return None
+
+
+def shown_command(command: Sequence[str]) -> str:
+    """A command for people: `module_command`'s launcher shown as the `-m` it stands for."""
+    module = module_of(command)
+    return f"{command[0]} -m {module}" if module else " ".join(command)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,25 +83,29 @@ class PythonEnvironment:
         return {
             "python": self.python,
             "origin": self.origin,
-            "mypy": " ".join(self.mypy_command),
+            "mypy": shown_command(self.mypy_command),
             "mypyFrom": str(self.mypy_module) if self.mypy_module else None,
             "problem": self.problem,
         }
 
 
 def candidate_interpreters(
-    root: Path, setting: str | None, environ: Mapping[str, str]
+    root: Path, setting: str | None, environ: Mapping[str, str], *, trusted: bool = True
 ) -> list[tuple[str, str]]:
-    """(interpreter, where it came from), best first; only ones that exist."""
+    """(interpreter, where it came from), best first; only ones that exist and that the
+    workspace's trust lets run."""
     found: list[tuple[str, str]] = []
     if setting:
         found.append((_resolve_setting(root, setting), "setting `interpreter`"))
-    for folder in (".venv", "venv"):
-        found.append((str(root / folder / _BIN / _PYTHON), f"workspace `{folder}`"))
+    found.extend(workspace_interpreters(root))
     virtual_env = environ.get("VIRTUAL_ENV")
     if virtual_env:
         found.append((str(Path(virtual_env) / _BIN / _PYTHON), "$VIRTUAL_ENV"))
-    return [(python, origin) for python, origin in found if _is_executable(python)]
+    return [
+        (python, origin)
+        for python, origin in found
+        if _is_executable(python) and may_run(python, root, trusted=trusted)
+    ]
 
 
 async def choose_environment(
@@ -70,23 +113,47 @@ async def choose_environment(
     *,
     interpreter: str | None,
     mypy_path: str | None,
+    trusted: bool,
     environ: Mapping[str, str] | None = None,
 ) -> PythonEnvironment:
     environ = os.environ if environ is None else environ
+    if mypy_path and (os.sep in mypy_path or (os.altsep and os.altsep in mypy_path)):
+        mypy_path = _resolve_setting(
+            root, mypy_path
+        )  # relative to the project, as a bare name is to PATH
+    refused = _refused_setting(root, interpreter, mypy_path, trusted=trusted)
+    if refused is not None:
+        return await _ours(f"{OURS}: {refused[0]}", refused[1])
     if mypy_path:
         python = shebang_interpreter(mypy_path)
         return PythonEnvironment(python, "setting `mypy.path`", (mypy_path,), python)
-    candidates = candidate_interpreters(root, interpreter, environ)
-    if interpreter and not _is_executable(_resolve_setting(root, interpreter)):
-        problem = f"the `interpreter` setting names {interpreter}, which is not an executable"
-        return await _ours(f"{OURS}: the `interpreter` setting is not usable", problem)
-    if not candidates or _same_interpreter(candidates[0][0], sys.executable):
+    candidates = candidate_interpreters(root, interpreter, environ, trusted=trusted)
+    if not candidates or same_interpreter(candidates[0][0], sys.executable):
         return await _ours(OURS)
     python, origin = candidates[0]
     module = await mypy_module_of(python)
     if module is not None:
-        return PythonEnvironment(python, origin, (python, "-m", "mypy"), python, module)
+        return PythonEnvironment(python, origin, module_command(python, "mypy"), python, module)
     return PythonEnvironment(python, f"{origin}, without mypy", _our_mypy(), sys.executable)
+
+
+def _refused_setting(
+    root: Path, interpreter: str | None, mypy_path: str | None, *, trusted: bool
+) -> tuple[str, str] | None:
+    """(why, the problem) when the `mypy.path` or `interpreter` setting cannot be used."""
+    if mypy_path and not may_run(mypy_path, root, trusted=trusted):
+        problem = inside_untrusted_message("mypy.path", mypy_path)
+        return "the `mypy.path` setting is not run", problem
+    if mypy_path or not interpreter:
+        return None
+    python = _resolve_setting(root, interpreter)
+    if not _is_executable(python):
+        problem = f"the `interpreter` setting names {interpreter}, which is not an executable"
+        return "the `interpreter` setting is not usable", problem
+    if not may_run(python, root, trusted=trusted):
+        problem = inside_untrusted_message("interpreter", interpreter)
+        return "the `interpreter` setting is not run", problem
+    return None
 
 
 async def mypy_module_of(python: str) -> Path | None:
@@ -121,7 +188,7 @@ async def _ours(origin: str, problem: str | None = None) -> PythonEnvironment:
 
 
 def _our_mypy() -> tuple[str, ...]:
-    return (sys.executable, "-m", "mypy")
+    return module_command(sys.executable, "mypy")
 
 
 _BIN = "Scripts" if sys.platform == "win32" else "bin"
@@ -135,13 +202,3 @@ def _resolve_setting(root: Path, setting: str) -> str:
 
 def _is_executable(path: str) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
-def _same_interpreter(a: str, b: str) -> bool:
-    """Two paths to one venv's python are the same (`python` and `python3` in one bin
-    folder, the same binary); a venv's python and its base are not."""
-    a, b = os.path.abspath(a), os.path.abspath(b)
-    if a == b:
-        return True
-    same_folder = os.path.dirname(a) == os.path.dirname(b)
-    return same_folder and os.path.realpath(a) == os.path.realpath(b)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.cache.keys import KeyBuilder
-from analyzers.configs import MypyConfig, read_text, read_toml, tool_table, user_mypy_configs
+from analyzers.configs import MypyConfig, mypy_config_value, read_text, user_mypy_configs
 from analyzers.findings import (
     Finding,
     Related,
@@ -38,6 +38,7 @@ from analyzers.mypy_columns import MypyColumnMapper
 from analyzers.mypy_engine import EngineError, EngineResult
 from analyzers.process import Completed, ProcessError, run_process
 from analyzers.settings import MypySettings
+from analyzers.trust import code_mypy_would_run, untrusted_mypy_message
 
 DOCS_URL = "https://mypy.readthedocs.io/en/stable/_refs.html#code-{code}"
 _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "note": Severity.INFORMATION}
@@ -194,6 +195,8 @@ class MypyProject:
     timeout: float
     indexer: ProjectIndexer
     environment: PythonEnvironment
+    # Whether the workspace may make mypy run its code (plugins); see analyzers.trust.
+    trusted: bool = False
     backend: EngineBackend | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _last_good: dict[Path, tuple[Finding, ...]] = field(default_factory=dict)
@@ -224,6 +227,13 @@ class MypyProject:
             return ()
         return self.environment.python_executable_args
 
+    def untrusted_code(self) -> str | None:
+        """Why mypy must not run here: the workspace is not trusted and its config would
+        have mypy run its code. None when mypy may run."""
+        if self.trusted:
+            return None
+        return code_mypy_would_run(self.config, self.settings.args)
+
     def owns(self, path: Path) -> bool:
         if not self.targets:
             return True
@@ -236,6 +246,11 @@ class MypyProject:
     async def run(self, shadows: Mapping[Path, str]) -> MypyRun:
         """The fine-grained engine's answer when it is ready and the sources are on
         disk; otherwise (unsaved text, engine warming up or failed) the CLI run."""
+        refused = self.untrusted_code()
+        if refused is not None:
+            graph = await asyncio.to_thread(self.indexer.scan, shadows)
+            failure = ToolFailure(Source.MYPY, "untrusted", untrusted_mypy_message(refused))
+            return MypyRun({}, frozenset(), graph, failure=failure)
         async with self._lock:
             backend = self.backend if not shadows else None
             if backend is None:
@@ -351,7 +366,7 @@ class MypyProject:
 
     def warm(self) -> None:
         """Start building the fine-grained engine's state in the background."""
-        if self.backend is not None:
+        if self.backend is not None and self.untrusted_code() is None:
             self.backend.warm(lambda: asyncio.to_thread(self.indexer.scan, {}))
 
     def engine_argv(self) -> list[str]:
@@ -570,24 +585,15 @@ def file_key(
 
 def config_option(config: MypyConfig, name: str) -> bool | str | None:
     """A `[mypy]` option as the config file sets it (booleans parsed), or None."""
-    path = config.config_file
-    if path is None:
+    if config.config_file is None:
         return None
-    if path.name == "pyproject.toml":
-        value = tool_table(read_toml(path), "mypy").get(name)
+    value = mypy_config_value(config.config_file, name)
+    if config.config_file.name == "pyproject.toml":
         return value if isinstance(value, bool | str) else None
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read(path, encoding="utf-8")
-        raw = parser.get("mypy", name, fallback=None)
-    except (configparser.Error, UnicodeDecodeError):
+    if not isinstance(value, str):
         return None
-    if raw is None:
-        return None
-    lowered = raw.strip().lower()
-    if lowered in parser.BOOLEAN_STATES:
-        return parser.BOOLEAN_STATES[lowered]
-    return raw.strip()
+    states = configparser.ConfigParser.BOOLEAN_STATES
+    return states.get(value.lower(), value)
 
 
 def config_bool(config: MypyConfig, name: str) -> bool | None:

@@ -31,7 +31,8 @@ _WORKER_FILE = Path(__file__).resolve().with_name("mypy_worker.py")
 # folder on the path of another environment's interpreter would shadow that
 # environment's own mypy with ours. `-c` puts the cwd first on sys.path; drop it.
 _RUN_WORKER = (
-    "import runpy, sys; del sys.path[0]; sys.argv = sys.argv[1:]; "
+    "import runpy, sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); "
+    "sys.argv = sys.argv[1:]; "
     "runpy.run_path(sys.argv[0], run_name='__main__')"
 )
 # A worker past this resident size is restarted (the `engineMaxRssMb` setting's default).

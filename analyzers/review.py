@@ -58,6 +58,7 @@ from analyzers.serialize import (
 from analyzers.settings import ReviewSettings
 from analyzers.timings import Timings
 from analyzers.tool_versions import VERSIONS_GENERATION, remembered_version
+from analyzers.trust import inside_untrusted_message, may_run
 
 log = logging.getLogger(__name__)
 _METRICS_MEMO_SIZE = 512
@@ -139,8 +140,11 @@ class Reviewer:
                     self.root,
                     interpreter=self.settings.interpreter,
                     mypy_path=self.settings.mypy.path,
+                    trusted=self.settings.trusted_workspace,
                 )
-                self._versions = await _probe_versions(self.settings, self.store, self._environment)
+                self._versions = await _probe_versions(
+                    self.root, self.settings, self.store, self._environment
+                )
                 if self._versions.ruff and self._versions.mypy:
                     keep = [
                         self.generation(self._versions),
@@ -463,8 +467,10 @@ class Reviewer:
                 timeout=self.settings.timeout,
                 indexer=self._indexer_for(config),
                 environment=environment,
+                trusted=self.settings.trusted_workspace,
             )
-            if self.settings.mypy.engine and environment.mypy_python is not None:
+            runs_code = project.untrusted_code() is not None
+            if self.settings.mypy.engine and environment.mypy_python is not None and not runs_code:
                 project.backend = EngineBackend(
                     environment.mypy_python,
                     config.root,
@@ -776,29 +782,33 @@ def _run_key(project: MypyProject, graph: ProjectGraph | None) -> str:
 
 
 async def _probe_versions(
-    settings: ReviewSettings, store: ResultStore, environment: PythonEnvironment
+    root: Path, settings: ReviewSettings, store: ResultStore, environment: PythonEnvironment
 ) -> ToolVersions:
-    """Both tools' versions, asked at once; a tool that cannot answer is a failure."""
-    ruff, mypy = await asyncio.gather(
-        _probe(
-            Source.RUFF,
-            remembered_version(
-                store,
-                ruff_command(settings.ruff),
-                lambda: ruff_version(settings.ruff, timeout=settings.timeout),
-            ),
-        ),
-        _probe(
-            Source.MYPY,
-            remembered_version(
-                store,
-                list(environment.mypy_command),
-                lambda: _mypy_version(environment, settings.timeout),
-                environment.mypy_module,
-            ),
-        ),
+    """Both tools' versions, asked at once; a tool that cannot answer, or that an
+    untrusted workspace may not run, is a failure."""
+
+    async def ruff() -> tuple[str | None, ToolFailure | None]:
+        named = settings.ruff.path
+        if named and not may_run(named, root, trusted=settings.trusted_workspace):
+            message = f"ruff: {inside_untrusted_message('ruff.path', named)}"
+            return None, ToolFailure(Source.RUFF, "untrusted", message)
+        asking = remembered_version(
+            store,
+            ruff_command(settings.ruff),
+            lambda: ruff_version(settings.ruff, cwd=root, timeout=settings.timeout),
+        )
+        return await _probe(Source.RUFF, asking)
+
+    mypy_asking = remembered_version(
+        store,
+        list(environment.mypy_command),
+        lambda: _mypy_version(environment, settings.timeout),
+        environment.mypy_module,
     )
-    return ToolVersions(ruff[0], mypy[0], ruff[1], mypy[1])
+    (ruff_found, ruff_failure), (mypy_found, mypy_failure) = await asyncio.gather(
+        ruff(), _probe(Source.MYPY, mypy_asking)
+    )
+    return ToolVersions(ruff_found, mypy_found, ruff_failure, mypy_failure)
 
 
 async def _mypy_version(environment: PythonEnvironment, timeout: float) -> str:

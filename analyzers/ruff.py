@@ -22,6 +22,7 @@ from analyzers.findings import (
     ToolFailure,
     ToolResult,
 )
+from analyzers.interpreter import module_command
 from analyzers.process import ProcessError, run_process
 from analyzers.settings import ToolSettings
 from analyzers.text import split_lines
@@ -38,11 +39,12 @@ def ruff_command(settings: ToolSettings) -> list[str]:
     if bundled.is_file():
         return [str(bundled)]
     found = shutil.which("ruff")
-    return [found] if found else [sys.executable, "-m", "ruff"]
+    return [found] if found else list(module_command(sys.executable, "ruff"))
 
 
-async def ruff_version(settings: ToolSettings, *, timeout: float) -> str:
-    done = await run_process([*ruff_command(settings), "--version"], timeout=timeout)
+async def ruff_version(settings: ToolSettings, *, cwd: Path | None = None, timeout: float) -> str:
+    """`cwd`: where a relative `ruff.path` is found, as for the runs (the project root)."""
+    done = await run_process([*ruff_command(settings), "--version"], cwd=cwd, timeout=timeout)
     if done.returncode != 0:
         raise ProcessError("crash", done.stderr.decode(errors="replace").strip())
     return done.stdout.decode().strip().removeprefix("ruff ").strip()

@@ -61,6 +61,9 @@ class ReviewSettings:
     # A mypy engine past this resident size is restarted (it rebuilds in the background).
     # Not part of the mypy settings: it shapes no result, so it keys no cache entry.
     engine_max_rss_mb: int = DEFAULT_MAX_RSS_MB
+    # Whether the workspace may choose the programs we run (see analyzers.trust). Only the
+    # client or the CLI sets it; `[tool.tapps]` cannot.
+    trusted_workspace: bool = False
 
     @property
     def workers(self) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from analyzers.cache.keys import KeyBuilder
 from analyzers.cache.store import ResultStore
+from analyzers.interpreter import module_of
 
 VERSIONS_GENERATION = "versions=1"
 _KEY = "version:v1:"
@@ -28,10 +29,10 @@ def executable_identity(argv: list[str], module_file: Path | None = None) -> str
     target: str | None = argv[0]
     if module_file is not None:
         target = str(module_file)
-    elif len(argv) == 3 and argv[1] == "-m":
+    elif (module := module_of(argv)) is not None:
         if argv[0] != sys.executable:
             return None
-        spec = importlib.util.find_spec(argv[2])
+        spec = importlib.util.find_spec(module)
         target = spec.origin if spec is not None else None
     if target is None:
         return None

@@ -13,8 +13,15 @@ from analyzers.cache.sqlite_store import SqliteStore
 from analyzers.cache.store import MemoryStore, ResultStore, TieredStore
 from analyzers.configs import pyproject_tapps_section
 from analyzers.review import Reviewer
-from analyzers.settings import ReviewSettings, build_settings, merge_layers
+from analyzers.settings import ReviewSettings, build_settings, merge_layers, normalise
 from analyzers.timings import Timings
+from analyzers.trust import (
+    TRUST_KEY,
+    ignored_message,
+    not_run_interpreters,
+    screen_project_layer,
+    untrusted_notices,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +39,37 @@ def project_root(path: Path) -> Path:
 
 
 def project_settings(
-    root: Path, *editor_layers: Mapping[str, Any] | None
+    root: Path, *client_layers: Mapping[str, Any] | None
 ) -> tuple[ReviewSettings, list[str]]:
-    """Defaults, then `[tool.tapps]`, then each editor layer: a later layer wins per key."""
-    return build_settings(merge_layers(pyproject_tapps_section(root), *editor_layers))
+    """Defaults, then `[tool.tapps]`, then each client layer (the editor's, the CLI's): a
+    later layer wins per key. What an untrusted workspace may not choose is left out of
+    `[tool.tapps]`, and the problems say so."""
+    client = merge_layers(*client_layers)
+    trusted = client.get(TRUST_KEY) is True
+    own = normalise(pyproject_tapps_section(root))
+    screened, ignored = screen_project_layer(own, trusted=trusted, root=root)
+    settings, problems = build_settings(merge_layers(screened, client))
+    if ignored:
+        problems.insert(0, ignored_message(ignored, root / "pyproject.toml"))
+    problems.extend(untrusted_notices(root, settings))
+    return settings, problems
+
+
+def trust_summary(root: Path, settings: ReviewSettings) -> dict[str, Any]:
+    """What debug information says of the workspace's trust: whether the client trusts
+    it, and what of the workspace's is therefore left out."""
+    trusted = settings.trusted_workspace
+    _kept, ignored = screen_project_layer(
+        normalise(pyproject_tapps_section(root)), trusted=trusted, root=root
+    )
+    return {
+        "trusted": trusted,
+        "decidedBy": "the client's `trustedWorkspace` setting (or `check --trust`)"
+        if trusted
+        else "nothing said it is trusted (the default)",
+        "ignoredSettings": ignored,
+        "interpretersNotRun": [] if trusted else not_run_interpreters(root),
+    }
 
 
 def cache_folder(root: Path, settings: ReviewSettings) -> Path:

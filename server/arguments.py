@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
+from analyzers.trust import confine
+
 if TYPE_CHECKING:
     from server.app import TappsServer
 
@@ -68,16 +70,16 @@ class Arguments:
 
 
 def workspace_path(ls: TappsServer, command: str, value: str, key: str) -> Path:
-    """A `file:` URI or a path, resolved (`..` and symlinks), inside a workspace folder."""
+    """A `file:` URI or a path, resolved (`..` and symlinks), inside a workspace folder:
+    every command's paths come through here."""
     raw = to_fs_path(value) if value.startswith("file:") else value
     if not raw:
         raise invalid(command, f"'{key}' is not a file URI or path: {value}")
     path = Path(raw)
     if not path.is_absolute():
         raise invalid(command, f"'{key}' must be absolute (a file: URI or path): {value}")
-    resolved = path.resolve()
-    roots = [root.resolve() for root in ls.session.folders]
-    if not any(resolved == root or root in resolved.parents for root in roots):
+    resolved = confine(path, ls.session.folders)
+    if resolved is None:
         raise invalid(command, f"'{key}' is outside the workspace folders: {value}")
     return resolved
 

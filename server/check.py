@@ -47,6 +47,10 @@ class CheckOptions:
     concurrency: int | None = None
     no_cache: bool = False
     stats: bool = False
+    # The workspace may choose programs (see analyzers.trust): `check --trust`.
+    trust: bool = False
+    # Programs named on the command line: `--interpreter`, `--ruff-path`, `--mypy-path`.
+    programs: dict[str, Any] = field(default_factory=dict)
 
 
 def run_check(options: CheckOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -64,20 +68,20 @@ def run_check(options: CheckOptions, out: TextIO = sys.stdout, err: TextIO = sys
 
 @dataclass(slots=True)
 class _Folders:
-    """Settings and a Reviewer per project root, made when first needed."""
+    """Settings and a Reviewer per project root, made when first needed. Each root's
+    settings problems (an ignored `[tool.tapps]` key, an unknown setting) go to `err`
+    once."""
 
     options: CheckOptions
+    err: TextIO
     settings: dict[Path, ReviewSettings] = field(default_factory=dict)
     reviewers: dict[Path, Reviewer] = field(default_factory=dict)
 
     def settings_of(self, root: Path) -> ReviewSettings:
         if root not in self.settings:
-            # A one-shot check gains nothing from warming the fine-grained engine: the CLI
-            # run on mypy's persistent cache is the fast path here.
-            layers: list[dict[str, Any]] = [{"mypy": {"engine": False}}]
-            if self.options.no_cache:
-                layers.append({"cache": {"enabled": False}})
-            self.settings[root], _problems = project_settings(root, *layers)
+            settings, problems = project_settings(root, *command_line_layers(self.options))
+            self.settings[root] = settings
+            self.err.write("".join(f"tapps-lsp: {problem}\n" for problem in problems))
         return self.settings[root]
 
     def reviewer_of(self, path: Path) -> Reviewer:
@@ -91,6 +95,17 @@ class _Folders:
         for reviewer in self.reviewers.values():
             await reviewer.close()
             reviewer.store.close()
+
+
+def command_line_layers(options: CheckOptions) -> list[dict[str, Any]]:
+    """The settings `check` gives on top of `[tool.tapps]`, as a client's would be."""
+    # A one-shot check gains nothing from warming the fine-grained engine: the CLI run on
+    # mypy's persistent cache is the fast path here.
+    layers: list[dict[str, Any]] = [{"mypy": {"engine": False}}, options.programs]
+    if options.no_cache:
+        layers.append({"cache": {"enabled": False}})
+    layers.append({"trustedWorkspace": options.trust})
+    return layers
 
 
 def files_to_check(paths: Sequence[Path], folders: _Folders) -> list[Path]:
@@ -140,7 +155,7 @@ class _Display:
 
 async def _check(options: CheckOptions, out: TextIO, err: TextIO) -> int:
     cwd = Path.cwd()
-    folders = _Folders(options)
+    folders = _Folders(options, err)
     try:
         files = files_to_check(options.paths, folders)
         planned = [(folders.reviewer_of(path), path) for path in files]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from server.allocator import limit_malloc_arenas
 from server.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
@@ -41,7 +43,34 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--stats", action="store_true", help="print cache hits/misses and timings to stderr"
     )
+    check.add_argument(
+        "--trust",
+        action="store_true",
+        help="let the checked projects choose programs: [tool.tapps] tool paths and "
+        "interpreter, their .venv, mypy plugins (off by default: a checkout is untrusted)",
+    )
+    check.add_argument("--interpreter", help="the project's Python (mypy resolves imports there)")
+    check.add_argument("--ruff-path", help="the ruff executable to run")
+    check.add_argument("--mypy-path", help="the mypy executable to run")
     return parser
+
+
+def _programs(args: argparse.Namespace) -> dict[str, Any]:
+    """The programs named on the command line, as settings."""
+    programs: dict[str, Any] = {}
+    if args.interpreter:
+        programs["interpreter"] = _from_here(args.interpreter)
+    if args.ruff_path:
+        programs["ruff"] = {"path": _from_here(args.ruff_path)}
+    if args.mypy_path:
+        programs["mypy"] = {"path": _from_here(args.mypy_path)}
+    return programs
+
+
+def _from_here(program: str) -> str:
+    """A path relative to the working directory made absolute (settings would resolve it
+    against the project root); a bare name stays, for PATH."""
+    return str(Path(program).absolute()) if os.sep in program else program
 
 
 def _serve_options(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             fail_on=args.fail_on,
             no_cache=args.no_cache,
             stats=args.stats,
+            trust=args.trust,
+            programs=_programs(args),
         )
         if args.jobs:
             options.concurrency = args.jobs

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, cast
 from pygls.capabilities import get_capability
 
 from analyzers.score import FORMULA_VERSION
-from analyzers.workspace import cache_folder
+from analyzers.workspace import cache_folder, trust_summary
 from server.diagnostics import negotiated_encoding
 from server.session import Folder
 
@@ -55,6 +55,7 @@ async def _folder_info(folder: Folder) -> dict[str, Any]:
         "root": str(folder.root),
         "settings": folder.settings.as_json(),
         "settingsProblems": folder.problems,
+        "trust": trust_summary(folder.root, folder.settings),
         "tools": tools,
         "pythonEnvironment": environment.describe() if environment else None,
         "mypyProjects": [
@@ -63,6 +64,7 @@ async def _folder_info(folder: Folder) -> dict[str, Any]:
                 "configFile": str(p.config.config_file or ""),
                 "targets": list(p.targets),
                 "engine": p.backend.describe() if p.backend else {"state": "off"},
+                "notRun": p.untrusted_code(),
             }
             for p in (reviewer.projects() if reviewer else [])
         ],

@@ -4,6 +4,10 @@ Precedence, per key (a later layer wins): built-in defaults, `[tool.tapps]` in t
 folder's pyproject.toml, `initializationOptions`, then `workspace/configuration`
 (section `tapps`, asked per folder) or settings pushed with
 `workspace/didChangeConfiguration`.
+
+`trustedWorkspace` counts only in `initializationOptions`: the other two carry, in some
+clients, what a workspace's own files say (Eglot takes `eglot-workspace-configuration`
+from a `.dir-locals.el` without asking), and a workspace must not trust itself.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pygls.capabilities import get_capability
 
 from analyzers import serialize
 from analyzers.configs import WATCHED_CONFIG_NAMES
+from analyzers.settings import normalise
+from analyzers.trust import TRUST_KEY, TRUST_SETTING
 from server.diagnostics import schedule_review, uri_to_path
 
 if TYPE_CHECKING:
@@ -34,6 +40,24 @@ def _section(raw: object) -> dict[str, Any]:
         return {}
     inner = raw.get(SECTION)
     return dict(inner) if isinstance(inner, Mapping) else dict(raw)
+
+
+def _editor_section(ls: TappsServer, raw: object) -> dict[str, Any]:
+    """A folder's settings from workspace/configuration or a push, without trust."""
+    section = _section(raw)
+    trust_keys = [key for key in section if TRUST_KEY in normalise({key: None})]
+    for key in trust_keys:
+        del section[key]
+    if trust_keys and "trust:pushed" not in ls.session.shown_messages:
+        ls.session.shown_messages.add("trust:pushed")
+        message = (
+            f"tapps-lsp settings: `{TRUST_SETTING}` is read from initializationOptions only "
+            "(workspace settings can reach workspace/configuration); it was ignored there"
+        )
+        ls.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=message)
+        )
+    return section
 
 
 def register(server: TappsServer) -> None:
@@ -73,7 +97,7 @@ async def did_change_configuration(
         # Settings under "tapps", or (from a client we cannot ask) flat, as in
         # initializationOptions.
         for folder in ls.session.all_folders():
-            folder.editor_settings = _section(pushed)
+            folder.editor_settings = _editor_section(ls, pushed)
         _reconfigure(ls, ls.session.all_folders())
     else:
         await pull_configuration(ls)
@@ -120,7 +144,7 @@ async def pull_configuration(ls: TappsServer) -> None:
         log.warning("workspace/configuration failed: %s", exc)
         answers = []
     for folder, answer in zip(folders, answers, strict=False):
-        folder.editor_settings = _section(answer) if isinstance(answer, Mapping) else {}
+        folder.editor_settings = _editor_section(ls, answer)
     _reconfigure(ls, folders)
 
 

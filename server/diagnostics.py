@@ -362,7 +362,8 @@ def negotiated_encoding(ls: TappsServer) -> str:
 
 def show_failure(ls: TappsServer, failure: ToolFailure) -> None:
     """A tool's failure: logged, and shown to the user once (a batch sees it per file)."""
-    kind = types.MessageType.Warning if failure.kind == "warning" else types.MessageType.Error
+    calm = failure.kind in ("warning", "untrusted")
+    kind = types.MessageType.Warning if calm else types.MessageType.Error
     _show_once(ls, f"{failure.tool}:{failure.kind}:{failure.message}", failure.message, kind)
 
 

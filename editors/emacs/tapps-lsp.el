@@ -32,6 +32,16 @@ under the section :tapps (the server asks for it), or in the project's
 pyproject.toml under [tool.tapps]."
   :type '(plist))
 
+(defcustom tapps-lsp-trusted-directories nil
+  "Directories whose projects tapps-lsp trusts to choose the programs it runs.
+A project under one of them may name tool paths and an interpreter in its
+[tool.tapps], and have its .venv and mypy plugins used; any other is not
+trusted (sent as :trustedWorkspace in `initializationOptions', unless
+`tapps-lsp-initialization-options' sets it).  Set it in your own init
+file: Eglot takes `eglot-workspace-configuration' from a project's
+.dir-locals.el without asking, so the server reads trust nowhere else."
+  :type '(repeat directory))
+
 (defcustom tapps-lsp-project-markers
   '("pyproject.toml" "setup.cfg" "mypy.ini" ".mypy.ini" "setup.py")
   "Files that mark a Python project's root outside version control.
@@ -40,11 +50,22 @@ repository it would otherwise use the file's own directory.  A VCS
 root still wins.  Set to nil to keep project.el's default."
   :type '(repeat string))
 
+(defun tapps-lsp--trusted-p ()
+  "Whether the current buffer's project is under `tapps-lsp-trusted-directories'."
+  (let* ((project (project-current))
+         (root (and project (expand-file-name (project-root project)))))
+    (and root
+         (cl-some (lambda (dir) (file-in-directory-p root (expand-file-name dir)))
+                  tapps-lsp-trusted-directories)
+         t)))
+
 (defun tapps-lsp--contact (&optional _interactive)
   "The Eglot contact for tapps-lsp, read when a server starts."
-  (append tapps-lsp-command
-          (and tapps-lsp-initialization-options
-               (list :initializationOptions tapps-lsp-initialization-options))))
+  (let ((options (copy-sequence tapps-lsp-initialization-options)))
+    (unless (plist-member options :trustedWorkspace)
+      (setq options (plist-put options :trustedWorkspace
+                               (if (tapps-lsp--trusted-p) t :json-false))))
+    (append tapps-lsp-command (list :initializationOptions options))))
 
 (add-to-list 'eglot-server-programs
              '((python-mode python-ts-mode) . tapps-lsp--contact))

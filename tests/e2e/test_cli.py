@@ -78,9 +78,18 @@ def test_no_cache_neither_reads_nor_writes_any_cache(basic_project: Path) -> Non
 
 
 def test_a_missing_tool_exits_2_and_says_so(basic_project: Path) -> None:
+    done = run_check("app/b.py", "--mypy-path", "/no/such/mypy", cwd=basic_project)
+    assert done.returncode == 2
+    assert "tool problem: mypy: executable not found: /no/such/mypy" in done.stdout
+
+
+def test_a_trusted_projects_own_tool_path_applies(basic_project: Path) -> None:
     pyproject = basic_project / "pyproject.toml"
     pyproject.write_text(pyproject.read_text() + '\n[tool.tapps.mypy]\npath = "/no/such/mypy"\n')
-    done = run_check("app/b.py", cwd=basic_project)
+    untrusted = run_check("app/b.py", "--no-cache", cwd=basic_project)
+    assert "tool problem" not in untrusted.stdout, "ignored: our own mypy ran"
+    assert "`mypy.path` in [tool.tapps]" in untrusted.stderr
+    done = run_check("app/b.py", "--trust", cwd=basic_project)
     assert done.returncode == 2
     assert "tool problem: mypy: executable not found: /no/such/mypy" in done.stdout
 

@@ -16,6 +16,8 @@ from tests.environments import install_typed_package, make_venv
 
 USE = 'import fancylib\n\nTOTAL: int = fancylib.VALUE + "x"\n'
 FANCYLIB = "VALUE: int = 3\n"
+# The workspace's own .venv runs only in a trusted workspace.
+CHECK_TRUSTED = [sys.executable, "-m", "server", "check", "--format=json", "--no-cache", "--trust"]
 
 
 def project_with_venv(root: Path, *, with_mypy: bool) -> Path:
@@ -31,7 +33,7 @@ def project_with_venv(root: Path, *, with_mypy: bool) -> Path:
 def test_check_resolves_imports_from_the_folder_venv(tmp_path: Path) -> None:
     python = project_with_venv(tmp_path, with_mypy=False)
     done = subprocess.run(
-        [sys.executable, "-m", "server", "check", "--format", "json", "--no-cache", "pkg/use.py"],
+        [*CHECK_TRUSTED, "pkg/use.py"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -62,7 +64,7 @@ async def environment_info(session: Any) -> dict[str, Any]:
 
 async def test_the_engine_runs_in_the_project_environment(tmp_path: Path) -> None:
     python = project_with_venv(tmp_path, with_mypy=True)
-    session = await start_session(tmp_path)
+    session = await start_session(tmp_path, initialization_options={"trustedWorkspace": True})
     try:
         mark = session.open("pkg/use.py")
         first = await session.wait_complete("pkg/use.py", after=mark)

@@ -116,7 +116,7 @@ async def test_a_pulling_client_that_cannot_be_asked_to_pull_again_gets_push(
 async def test_missing_mypy_is_reported_once_and_the_rest_still_arrives(
     basic_project: Path,
 ) -> None:
-    options = {"mypy": {"path": str(basic_project / "no-such-mypy")}}
+    options = {"mypy": {"path": str(basic_project.parent / "no-such-mypy")}}
     session = await start_session(basic_project, initialization_options=options)
     try:
         mark = session.open("app/lint.py")

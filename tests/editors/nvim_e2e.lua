@@ -79,10 +79,20 @@ end
 -- OUR module, from the repository, or the README's plain snippet ------------------------
 local SETTINGS = { scoreThreshold = 95 } -- checked through the score's severity
 local tapps
+local TRUST_ASKED_FOR -- the root the module's `trusted` was asked about
 if MODULE then
   vim.opt.runtimepath:prepend(plugin)
   tapps = require('tapps')
-  tapps.setup({ cmd = { python, '-m', 'server' }, settings = SETTINGS, diagnostic_refresh = REFRESH })
+  tapps.setup({
+    cmd = { python, '-m', 'server' },
+    settings = SETTINGS,
+    diagnostic_refresh = REFRESH,
+    -- workspace trust per root: the root the client started in is asked
+    trusted = function(root_dir)
+      TRUST_ASKED_FOR = root_dir
+      return root_dir ~= nil
+    end,
+  })
 else
   dofile(SNIPPET)
   vim.lsp.config('tapps', { cmd = { python, '-m', 'server' }, settings = { tapps = SETTINGS }, init_options = SETTINGS })
@@ -418,18 +428,27 @@ local function run()
   check('settings_delivered', consistent and between, severities)
 
   -- tapps.printDebugInformation, as nvim sends it (arguments = []) and without arguments
+  local trust
   for _, args in ipairs({ {}, vim.NIL }) do
     local info = client:request_sync('workspace/executeCommand', {
       command = 'tapps.printDebugInformation',
       arguments = args,
     }, TIMEOUT, typeerr)
     local folder = vim.tbl_get(info or {}, 'result', 'folders', 1) or {}
+    trust = folder.trust
     step('printDebugInformation arguments=' .. vim.json.encode(args), {
       err = info and info.err,
       settings = folder.settings,
       client = vim.tbl_get(info or {}, 'result', 'client'),
     })
   end
+
+  -- the module's `trusted` decides; the plain snippet says nothing: not trusted
+  local want_trusted = MODULE and true or false
+  check('workspace_trust', type(trust) == 'table' and trust.trusted == want_trusted
+    and (not MODULE or TRUST_ASKED_FOR == client.config.root_dir), {
+    trust = trust, asked_for = TRUST_ASKED_FOR, root = client.config.root_dir,
+  })
 
   -- 5. statusline() and :TappsScore ------------------------------------------------------
   if MODULE then

@@ -83,6 +83,7 @@ MODULE_CHECKS = {
     "after_save: F401 gone, score kept",
     "execute_command_score_file",
     "settings_delivered",
+    "workspace_trust",
     "clear_cache",
     # the module's own commands and statusline
     "statusline_shows_progress",

@@ -28,16 +28,20 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.hostile import hostile_repo, markers
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 EXTENSION = REPO / "editors" / "vscode"
 FIXTURE = REPO / "tests" / "fixtures" / "basic"
 HARNESS = HERE / "vscode_e2e.js"
+RESTRICTED_HARNESS = HERE / "vscode_restricted_e2e.js"
 TOOLS = REPO / ".ci" / ".cache" / "vscode-test" / "node_modules"
 CODE_SERVER = TOOLS / ".bin" / "code-server"
 PLAYWRIGHT = TOOLS / "playwright-core"
@@ -235,22 +239,40 @@ def progress_in_trace(trace: str) -> dict[str, Any]:
     }
 
 
-def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@dataclass
+class VscodeRun:
+    """What one code-server session with a harness left: its checks and the client's trace."""
+
+    result: dict[str, Any]
+    trace: str
+    harness: subprocess.CompletedProcess[str]
+    build_s: float
+
+
+def drive_vscode(
+    tmp_path: Path, workspace: Path, harness_js: Path, *, trust: bool, name: str
+) -> VscodeRun:
+    """Install the extension into a fresh code-server, open `workspace` and run the
+    playwright harness `harness_js`. Without `trust`, workspace trust is on and the
+    folder is not trusted (Restricted Mode, with no startup prompt). Artifacts are named
+    `vscode-{name}-*` (`vscode-*` for the main run)."""
     problem = toolchain_problem()
     if problem is not None:
         if os.environ.get("TAPPS_SKIP_EDITORS") == "1":
             pytest.skip(problem)
         pytest.fail(problem)
-    started = time.monotonic()
     vsix, build_s = build_vsix()
 
     env = isolated_env(tmp_path)
     user_data = tmp_path / "user-data"
     extensions = tmp_path / "extensions"
     (user_data / "User").mkdir(parents=True)
-    (user_data / "User" / "settings.json").write_text(
-        json.dumps(user_settings(), indent=2), "utf-8"
-    )
+    settings = user_settings()
+    if not trust:
+        settings["security.workspace.trust.enabled"] = True
+        settings["security.workspace.trust.startupPrompt"] = "never"
+        settings["security.workspace.trust.emptyWindow"] = False
+    (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2), "utf-8")
     common = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
     install = subprocess.run(
         [str(CODE_SERVER), *common, "--install-extension", str(vsix)],
@@ -263,15 +285,11 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert install.returncode == 0 and "successfully installed" in install.stdout, (
         f"--install-extension failed\n{install.stdout[-2000:]}\n{install.stderr[-2000:]}"
     )
-
-    workspace = tmp_path / "basic"
-    shutil.copytree(FIXTURE, workspace)
-    # A module with big typed dependencies, so that a cold mypy run of Review Workspace
-    # lasts long enough (a second or two) for the server to report progress.
-    (workspace / "app" / "dependency.py").write_text(DEPENDENCY, "utf-8")
+    prefix = "vscode" if name == "main" else f"vscode-{name}"
     artifacts = artifacts_dir()
     port = free_port()
     server_log = tmp_path / "code-server.log"
+    trust_flags = ["--disable-workspace-trust"] if trust else []
     with server_log.open("wb") as log_file:
         code_server = subprocess.Popen(
             [
@@ -279,7 +297,7 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
                 *common,
                 "--auth", "none",
                 "--bind-addr", f"127.0.0.1:{port}",
-                "--disable-workspace-trust",
+                *trust_flags,
                 "--disable-telemetry",
                 "--disable-update-check",
                 "--disable-getting-started-override",
@@ -293,8 +311,7 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )  # fmt: skip
-    result_json = tmp_path / "vscode-e2e.json"
-    screenshot = artifacts / "vscode-problems.png"
+    result_json = tmp_path / f"{prefix}-e2e.json"
     harness: subprocess.CompletedProcess[str] | None = None
     try:
         deadline = time.monotonic() + 60
@@ -306,7 +323,7 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
                 f"code-server did not start\n{server_log.read_text()[-3000:]}"
             )
             time.sleep(0.1)
-        argv = ["node", str(HARNESS)]
+        argv = ["node", str(harness_js)]
         if shutil.which("timeout"):
             argv = ["timeout", "-k", "5", str(HARNESS_LIMIT_S), *argv]
         harness = subprocess.run(
@@ -320,8 +337,8 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
                 "PLAYWRIGHT_CORE": str(PLAYWRIGHT),
                 "RESULT_JSON": str(result_json),
                 "USER_SETTINGS": str(user_data / "User" / "settings.json"),
-                "SCREENSHOT": str(screenshot),
-                "FINAL_SCREENSHOT": str(artifacts / "vscode-final.png"),
+                "SCREENSHOT": str(artifacts / f"{prefix}-problems.png"),
+                "FINAL_SCREENSHOT": str(artifacts / f"{prefix}-final.png"),
             },
             capture_output=True,
             text=True,
@@ -331,26 +348,64 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     finally:
         stop(code_server)  # also flushes the client's trace log
         trace_file, trace = trace_log(user_data)
-        for source, name in [
-            (server_log, "vscode-code-server.log"),
-            (result_json, "vscode-e2e.json"),
-            (trace_file, "vscode-client-trace.log"),
+        for source, artifact in [
+            (server_log, f"{prefix}-code-server.log"),
+            (result_json, f"{prefix}-e2e.json"),
+            (trace_file, f"{prefix}-client-trace.log"),
         ]:
             if source is not None and source.is_file():
-                shutil.copyfile(source, artifacts / name)
+                shutil.copyfile(source, artifacts / artifact)
         for log in user_data.glob(f"logs/*/exthost*/{EXTENSION_ID}/*.log"):
-            shutil.copyfile(log, artifacts / f"vscode-{log.name.replace(' ', '-')}")
-    elapsed = time.monotonic() - started
-
+            shutil.copyfile(log, artifacts / f"{prefix}-{log.name.replace(' ', '-')}")
     assert harness is not None
     assert result_json.is_file(), (
         f"the harness wrote no result (exit {harness.returncode}; 124 is timeout)\n"
         f"{harness.stdout[-3000:]}\n{harness.stderr[-3000:]}"
     )
-    result: dict[str, Any] = json.loads(result_json.read_text("utf-8"))
-    checks: dict[str, dict[str, Any]] = result["checks"]
+    return VscodeRun(json.loads(result_json.read_text("utf-8")), trace, harness, build_s)
 
-    progress = progress_in_trace(trace)
+
+def report_checks(
+    run: VscodeRun, checks: dict[str, dict[str, Any]], title: str, started: float, capsys: Any
+) -> dict[str, dict[str, Any]]:
+    """Print every check, keep the result as an artifact; returns the failed ones."""
+    elapsed = time.monotonic() - started
+    result = {**run.result, "checks": checks}
+    result["buildSeconds"] = round(run.build_s, 1)
+    result["testSeconds"] = round(elapsed, 1)
+    artifacts = artifacts_dir()
+    name = "vscode-e2e.json" if title == "main" else f"vscode-{title}-e2e.json"
+    (artifacts / name).write_text(json.dumps(result, indent=2), "utf-8")
+    failed = {name: check for name, check in checks.items() if not check["ok"]}
+    with capsys.disabled():
+        print(
+            f"\nVS Code e2e, {title} (code-server): {elapsed:.1f} s "
+            f"(vsix build {run.build_s:.1f} s), artifacts {artifacts}"
+        )
+        for check_name, check in checks.items():
+            print(f"  {'ok  ' if check['ok'] else 'FAIL'} {check_name}")
+        print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    return failed
+
+
+def failure_text(run: VscodeRun, failed: dict[str, dict[str, Any]]) -> str:
+    return (
+        json.dumps(failed, indent=1, ensure_ascii=False)
+        + f"\nharness stdout:\n{run.harness.stdout[-4000:]}\nstderr:\n{run.harness.stderr[-2000:]}"
+    )
+
+
+def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    workspace = tmp_path / "basic"
+    shutil.copytree(FIXTURE, workspace)
+    # A module with big typed dependencies, so that a cold mypy run of Review Workspace
+    # lasts long enough (a second or two) for the server to report progress.
+    (workspace / "app" / "dependency.py").write_text(DEPENDENCY, "utf-8")
+    run = drive_vscode(tmp_path, workspace, HARNESS, trust=True, name="main")
+    checks: dict[str, dict[str, Any]] = run.result["checks"]
+
+    progress = progress_in_trace(run.trace)
     kinds = progress["kinds"]
     checks["trace: Review Workspace $/progress begin, report, end"] = {
         "ok": bool(kinds) and kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end",
@@ -364,26 +419,57 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         "ok": progress["initialize"] == 2,
         "detail": progress["initialize"],
     }
-    result["checks"] = checks
-    result["buildSeconds"] = round(build_s, 1)
-    result["testSeconds"] = round(elapsed, 1)
-    (artifacts / "vscode-e2e.json").write_text(json.dumps(result, indent=2), "utf-8")
-
-    failed = {name: check for name, check in checks.items() if not check["ok"]}
-    with capsys.disabled():
-        print(
-            f"\nVS Code e2e (code-server): {elapsed:.1f} s (vsix build {build_s:.1f} s),"
-            f" artifacts {artifacts}"
-        )
-        for name, check in checks.items():
-            print(f"  {'ok  ' if check['ok'] else 'FAIL'} {name}")
-        print(f"{len(checks) - len(failed)} passed, {len(failed)} failed")
+    failed = report_checks(run, checks, "main", started, capsys)
+    screenshot = artifacts_dir() / "vscode-problems.png"
     if not failed and screenshot.is_file() and os.environ.get("TAPPS_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(screenshot, REPO / "docs" / "vscode-problems.png")
 
-    assert not failed, (
-        json.dumps(failed, indent=1, ensure_ascii=False)
-        + f"\nharness stdout:\n{harness.stdout[-4000:]}\nstderr:\n{harness.stderr[-2000:]}"
-    )
+    assert not failed, failure_text(run, failed)
     assert set(checks) >= HARNESS_CHECKS, f"checks that did not run: {HARNESS_CHECKS - set(checks)}"
-    assert harness.returncode == 0, f"harness exit {harness.returncode}\n{harness.stderr[-2000:]}"
+    assert run.harness.returncode == 0, (
+        f"harness exit {run.harness.returncode}\n{run.harness.stderr[-2000:]}"
+    )
+
+
+RESTRICTED_CHECKS = {
+    "restricted mode: the window does not trust the folder",
+    "problems: ruff F401 in mod.py, from our own ruff",
+    "problems: the score",
+    "problems: no mypy row (its config loads a plugin)",
+    "notification: why the workspace chose nothing",
+}
+
+
+def initialize_options(trace: str) -> list[dict[str, Any]]:
+    """The initializationOptions of every initialize request in the client's trace."""
+    found = []
+    for block in re.finditer(
+        r"Sending request 'initialize - \(\d+\)'\.\s*Params: (\{.*?\n\})", trace, re.DOTALL
+    ):
+        with contextlib.suppress(ValueError):
+            found.append(json.loads(block.group(1)).get("initializationOptions") or {})
+    return found
+
+
+def test_vscode_restricted_mode_runs_nothing_of_the_workspace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Restricted Mode window on the hostile repository: the extension starts and
+    reviews with its own ruff, and none of the repository's programs runs (not its
+    `.venv` interpreter, nor what its `[tool.tapps]` or `.vscode/settings.json` name)."""
+    started = time.monotonic()
+    workspace = hostile_repo(tmp_path / "hostile")
+    run = drive_vscode(tmp_path, workspace, RESTRICTED_HARNESS, trust=False, name="restricted")
+    checks: dict[str, dict[str, Any]] = run.result["checks"]
+    sent = initialize_options(run.trace)
+    checks["trace: the server was told the workspace is not trusted"] = {
+        "ok": bool(sent) and all(o.get("tapps", {}).get("trustedWorkspace") is False for o in sent),
+        "detail": sent,
+    }
+    checks["markers: no program of the repository's ran"] = {
+        "ok": markers(workspace) == [],
+        "detail": markers(workspace),
+    }
+    failed = report_checks(run, checks, "restricted", started, capsys)
+    assert not failed, failure_text(run, failed)
+    assert set(checks) >= RESTRICTED_CHECKS, f"did not run: {RESTRICTED_CHECKS - set(checks)}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -11,11 +12,13 @@ import pytest
 from analyzers.interpreter import (
     OURS,
     PythonEnvironment,
-    _same_interpreter,
     candidate_interpreters,
     choose_environment,
+    module_command,
     shebang_interpreter,
+    shown_command,
 )
+from analyzers.trust import same_interpreter
 from tests.environments import make_venv
 
 
@@ -27,7 +30,12 @@ def fake_python(path: Path) -> Path:
 
 
 async def choose(root: Path, **kwargs: object) -> PythonEnvironment:
-    options: dict[str, object] = {"interpreter": None, "mypy_path": None, "environ": {}}
+    options: dict[str, object] = {
+        "interpreter": None,
+        "mypy_path": None,
+        "environ": {},
+        "trusted": True,
+    }
     options.update(kwargs)
     return await choose_environment(root, **options)  # type: ignore[arg-type]
 
@@ -36,7 +44,7 @@ async def test_without_a_project_environment_ours_is_used(tmp_path: Path) -> Non
     environment = await choose(tmp_path)
     assert environment.python == sys.executable
     assert environment.origin == OURS
-    assert environment.mypy_command == (sys.executable, "-m", "mypy")
+    assert environment.mypy_command == module_command(sys.executable, "mypy")
     assert environment.mypy_python == sys.executable
     assert environment.python_executable_args == ()
     assert environment.mypy_module is not None and environment.mypy_module.name == "version.py"
@@ -69,7 +77,7 @@ async def test_a_venv_without_mypy_is_checked_by_our_mypy(tmp_path: Path) -> Non
     environment = await choose(tmp_path)
     assert environment.python == str(python)
     assert environment.origin == "workspace `.venv`, without mypy"
-    assert environment.mypy_command == (sys.executable, "-m", "mypy")
+    assert environment.mypy_command == module_command(sys.executable, "mypy")
     assert environment.mypy_python == sys.executable
     assert environment.python_executable_args == ("--python-executable", str(python))
 
@@ -78,7 +86,7 @@ async def test_a_venv_with_mypy_runs_its_own(tmp_path: Path) -> None:
     python = make_venv(tmp_path / "venv", with_our_mypy=True)
     environment = await choose(tmp_path)
     assert environment.origin == "workspace `venv`"
-    assert environment.mypy_command == (str(python), "-m", "mypy")
+    assert environment.mypy_command == module_command(str(python), "mypy")
     assert environment.mypy_python == str(python)
     assert environment.python_executable_args == ()
 
@@ -114,7 +122,7 @@ async def test_a_missing_interpreter_setting_is_a_clear_problem(tmp_path: Path) 
     environment = await choose(tmp_path, interpreter="/no/such/python")
     assert environment.problem is not None and "/no/such/python" in environment.problem
     assert environment.python == sys.executable
-    assert environment.mypy_command == (sys.executable, "-m", "mypy")
+    assert environment.mypy_command == module_command(sys.executable, "mypy")
 
 
 async def test_mypy_path_runs_in_its_shebang_interpreter(tmp_path: Path) -> None:
@@ -134,10 +142,73 @@ def test_python_and_python3_of_one_venv_are_our_interpreter(tmp_path: Path) -> N
     bin_dir.mkdir(parents=True)
     (bin_dir / "python3").symlink_to(sys.executable)
     (bin_dir / "python").symlink_to("python3")
-    assert _same_interpreter(str(bin_dir / "python"), str(bin_dir / "python3"))
+    assert same_interpreter(str(bin_dir / "python"), str(bin_dir / "python3"))
     other = tmp_path / "other" / "bin"
     other.mkdir(parents=True)
     (other / "python3").symlink_to(sys.executable)
-    assert not _same_interpreter(str(other / "python3"), str(bin_dir / "python3")), (
+    assert not same_interpreter(str(other / "python3"), str(bin_dir / "python3")), (
         "another venv on the same base interpreter is another environment"
     )
+
+
+# --- an untrusted workspace runs nothing of its own ----------------------------------
+
+
+async def test_an_untrusted_workspace_venv_is_not_chosen(tmp_path: Path) -> None:
+    make_venv(tmp_path / ".venv", with_our_mypy=True)
+    environment = await choose(tmp_path, trusted=False)
+    assert environment.python == sys.executable
+    assert environment.origin == OURS
+    assert candidate_interpreters(tmp_path, None, {}, trusted=False) == []
+
+
+async def test_an_untrusted_workspace_refuses_settings_that_point_into_it(
+    tmp_path: Path,
+) -> None:
+    inside = fake_python(tmp_path / "tools" / "bin" / "python")
+    environment = await choose(tmp_path, interpreter="tools/bin/python", trusted=False)
+    assert environment.python == sys.executable
+    assert environment.problem is not None and "not trusted" in environment.problem
+    script = fake_python(tmp_path / "bin" / "mypy")
+    environment = await choose(tmp_path, mypy_path=str(script), trusted=False)
+    assert environment.mypy_command == module_command(sys.executable, "mypy")
+    assert environment.problem is not None and "`mypy.path`" in environment.problem
+    environ = {"VIRTUAL_ENV": str(inside.parent.parent)}
+    assert candidate_interpreters(tmp_path, None, environ, trusted=False) == []
+
+
+async def test_an_untrusted_workspace_still_runs_an_interpreter_outside_it(
+    tmp_path: Path,
+) -> None:
+    python = make_venv(tmp_path / "elsewhere")
+    environment = await choose(tmp_path / "project", interpreter=str(python), trusted=False)
+    assert environment.python == str(python)
+    assert environment.problem is None
+
+
+def test_the_module_launcher_does_not_import_from_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    """`python -m mypy` from the project root imported a `mypy_extensions.py` there in
+    place of mypy's own: a repository's code, run by opening it."""
+    marker = tmp_path / "MARKER"
+    (tmp_path / "mypy_extensions.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    done = subprocess.run(
+        [*module_command(sys.executable, "mypy"), "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"},
+    )
+    assert done.returncode == 0 and done.stdout.startswith("mypy "), done.stderr
+    assert not marker.exists()
+    unsafe = subprocess.run(
+        [sys.executable, "-m", "mypy", "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"},
+    )
+    assert unsafe is not None and marker.exists(), "the plain `-m` imports it (the hole)"
+    assert shown_command(module_command("/py", "mypy")) == "/py -m mypy"

@@ -17,8 +17,9 @@ import {
 } from 'vscode-languageclient/node';
 import { Launch, NotFound, findServer, isLaunch } from './launch';
 import { selectedInterpreter } from './python';
-import { SECTION, serverSettings } from './settings';
+import { LAUNCH_KEYS, SECTION, serverSettings } from './settings';
 import { ScoreStatus } from './statusBar';
+import { workspaceTrusted } from './trust';
 
 export const CLIENT_ID = 'tapps';
 export const CLIENT_NAME = 'tapps-lsp';
@@ -70,7 +71,9 @@ export class TappsClient implements vscode.Disposable {
     const first = folders[0];
     this.selected.clear();
     for (const folder of folders) {
-      this.selected.set(folder.uri.toString(), await selectedInterpreter(folder));
+      // In a workspace not trusted, the Python extension's choice is likely its `.venv`.
+      const selected = workspaceTrusted() ? await selectedInterpreter(folder) : undefined;
+      this.selected.set(folder.uri.toString(), selected);
     }
     const found = await findServer(first);
     if (!isLaunch(found)) {
@@ -90,7 +93,11 @@ export class TappsClient implements vscode.Disposable {
       outputChannel: this.output,
       traceOutputChannel: this.trace,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
-      initializationOptions: () => ({ [SECTION]: serverSettings(first?.uri, this.selectedFor(first?.uri)) }),
+      // `trustedWorkspace` goes in initializationOptions only (the server reads it nowhere
+      // else); a grant of trust restarts the server (extension.ts).
+      initializationOptions: () => ({
+        [SECTION]: { ...serverSettings(first?.uri, this.selectedFor(first?.uri)), trustedWorkspace: workspaceTrusted() },
+      }),
       // The server reviews on open and save; it asks for a refresh when a newer result is ready.
       diagnosticPullOptions: { onChange: false, onSave: true },
       middleware: {
@@ -196,7 +203,7 @@ export class TappsClient implements vscode.Disposable {
 
   /** Settings changed: restart for launch settings, else let the server pull the rest. */
   async configurationChanged(event: vscode.ConfigurationChangeEvent): Promise<void> {
-    if (event.affectsConfiguration('tapps.path') || event.affectsConfiguration('tapps.interpreter')) {
+    if (LAUNCH_KEYS.some((key) => event.affectsConfiguration(key))) {
       await this.restart();
       return;
     }

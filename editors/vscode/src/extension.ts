@@ -17,6 +17,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     tapps,
     vscode.workspace.registerTextDocumentContentProvider(SCHEME, documents),
     vscode.workspace.onDidChangeConfiguration((event) => tapps?.configurationChanged(event)),
+    // Trust granted: the workspace's environment and `[tool.tapps]` apply from a new start.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void tapps?.restart()),
     vscode.workspace.onDidChangeWorkspaceFolders(() => {
       // The client tells the server about folders itself; the status may change.
       status.update();

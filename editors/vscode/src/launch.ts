@@ -3,11 +3,14 @@
 //   2. `tapps-lsp` next to `tapps.interpreter` (the project's Python);
 //   3. `tapps-lsp` next to the Python extension's selected interpreter, if installed;
 //   4. `tapps-lsp` on PATH.
+// In a workspace that is not trusted, the Python extension's choice is not asked, and a
+// command inside a workspace folder (its `.venv/bin/tapps-lsp`) is passed over.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { selectedInterpreter } from './python';
 import { SECTION, resolvePath } from './settings';
+import { mayStart, workspaceTrusted } from './trust';
 
 export interface Launch {
   command: string;
@@ -60,7 +63,7 @@ function onPath(): string | undefined {
     }
     for (const name of SERVER_NAMES) {
       const candidate = path.join(dir, name);
-      if (isExecutable(candidate)) {
+      if (isExecutable(candidate) && mayStart(candidate)) {
         return candidate;
       }
     }
@@ -85,14 +88,23 @@ export async function findServer(
   let interpreterSource = 'tapps.interpreter';
   if (interpreter !== undefined) {
     interpreter = resolvePath(interpreter, folder);
-  } else {
+  } else if (workspaceTrusted()) {
     interpreter = await selectedInterpreter(folder);
     interpreterSource = 'the Python extension';
+  }
+  if (interpreter !== undefined && !mayStart(interpreter)) {
+    interpreter = undefined; // the workspace's own environment, in a workspace not trusted
   }
 
   if (parts.length > 0) {
     const command = resolvePath(parts[0], folder);
     const args = parts.slice(1).map((arg) => resolvePath(arg, folder));
+    if (path.isAbsolute(command) && !mayStart(command)) {
+      return {
+        problem: `tapps.path names ${command}, inside this workspace, which is not trusted: it is not started. Trust the workspace, or name a tapps-lsp outside it.`,
+        installCommand: 'pip install tapps-lsp',
+      };
+    }
     if (path.isAbsolute(command) && !isExecutable(command)) {
       return {
         problem: `tapps.path names ${command}, which is not an executable file.`,
@@ -105,7 +117,7 @@ export async function findServer(
 
   if (interpreter !== undefined) {
     const beside = besideInterpreter(interpreter);
-    if (beside !== undefined) {
+    if (beside !== undefined && mayStart(beside)) {
       return { command: beside, args: [], source: `the environment of ${interpreterSource}`, interpreter };
     }
   }

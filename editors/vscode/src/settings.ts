@@ -36,7 +36,7 @@ export const SERVER_KEYS = [
 ] as const;
 
 /** Settings that change how the server is started: a change restarts it. */
-export const LAUNCH_KEYS = ['tapps.path', 'tapps.interpreter'];
+export const LAUNCH_KEYS = ['tapps.path', 'tapps.interpreter', 'tapps.trustedWorkspace'];
 
 function isSet(inspected: object): boolean {
   const i = inspected as Record<string, unknown>;

@@ -6,6 +6,9 @@
 ---     root_markers = { "pyproject.toml", "setup.cfg", "setup.py", "mypy.ini", ".mypy.ini", ".git" },
 ---     settings = {},                       -- the `tapps` settings (see the README), e.g.
 ---                                          -- { scoreThreshold = 80, mypy = { enabled = false } }
+---     trusted = false,                     -- workspace trust: true, or function(root_dir) -> boolean;
+---                                          -- a trusted workspace may choose programs (its .venv,
+---                                          -- [tool.tapps] tool paths, mypy plugins)
 ---     capabilities = nil,                  -- merged over Neovim's client capabilities
 ---     on_attach = nil,                     -- function(client, bufnr)
 ---     diagnostic_refresh = true,           -- answer workspace/diagnostic/refresh (see below)
@@ -21,7 +24,9 @@
 ---   })
 ---
 --- Settings go to the server twice, as it expects: as initializationOptions and as
---- the answer to workspace/configuration for the section "tapps".
+--- the answer to workspace/configuration for the section "tapps". `trustedWorkspace`
+--- goes in initializationOptions only (the server reads it nowhere else), computed from
+--- `trusted` for each root the client starts in.
 ---
 --- Neovim 0.11 pulls diagnostics (textDocument/diagnostic) when the server offers
 --- them, but only after didOpen/didChange, and it cannot answer the server's
@@ -39,6 +44,7 @@ local defaults = {
   filetypes = { "python" },
   root_markers = { "pyproject.toml", "setup.cfg", "setup.py", "mypy.ini", ".mypy.ini", ".git" },
   settings = {},
+  trusted = false,
   capabilities = nil,
   on_attach = nil,
   diagnostic_refresh = true,
@@ -400,9 +406,21 @@ function M.config(opts)
     on_attach = opts.on_attach,
     handlers = { [DIAGNOSTIC] = on_diagnostic },
   }
-  if next(opts.settings) ~= nil then
-    config.init_options = opts.settings
-    config.settings = { tapps = opts.settings }
+  local settings = vim.deepcopy(opts.settings)
+  settings.trustedWorkspace = nil
+  if next(settings) ~= nil then
+    config.init_options = settings
+    config.settings = { tapps = settings }
+  end
+  local trusted = opts.trusted
+  config.before_init = function(params, client_config)
+    local trust = trusted
+    if type(trusted) == "function" then
+      trust = trusted(client_config.root_dir)
+    end
+    local init = type(params.initializationOptions) == "table" and params.initializationOptions or {}
+    init.trustedWorkspace = trust == true
+    params.initializationOptions = init
   end
   local capabilities = opts.capabilities or {}
   if opts.diagnostic_refresh then

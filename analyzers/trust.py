@@ -1,0 +1,256 @@
+"""Workspace trust: what a repository may choose of the programs we run.
+
+A repository is untrusted input. Only the client (initializationOptions,
+workspace/configuration, didChangeConfiguration) or the CLI's own flags can say that a
+workspace is trusted, with `trustedWorkspace`; nothing in the workspace's own files can.
+Until then:
+
+- settings that name a program (`PROGRAM_KEYS`, and the flags of `mypy.args` in
+  `PROGRAM_FLAGS`) are not taken from `[tool.tapps]`;
+- no program inside the workspace runs, whoever named it: not its `.venv` interpreter,
+  not a tool path that resolves into it;
+- mypy does not run over a config that makes it run code (`plugins`, which it imports,
+  or `python_executable`, which it starts);
+- a cache folder named by `[tool.tapps]` stays inside the project.
+
+Every feature that runs a program asks this module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from analyzers.configs import MypyConfig, mypy_config_value
+
+if TYPE_CHECKING:
+    from analyzers.settings import ReviewSettings
+
+TRUST_KEY = "trusted_workspace"
+TRUST_SETTING = "trustedWorkspace"
+# Dotted names (snake_case, as merged) of the settings that name a program we start.
+# Later features that run a program (workflow `command` and `tests` steps) add theirs.
+PROGRAM_KEYS: tuple[str, ...] = ("ruff.path", "mypy.path", "interpreter")
+# mypy flags that name a program, or a config file that may load one.
+PROGRAM_FLAGS: tuple[str, ...] = ("--python-executable", "--config-file")
+# mypy config options that make mypy run code: it imports plugins, it starts the executable.
+CODE_OPTIONS: tuple[str, ...] = ("plugins", "python_executable")
+
+HOW_TO_TRUST = (
+    "trust the workspace to use it: in VS Code, trust the folder; in other editors, send "
+    "`trustedWorkspace: true` in initializationOptions (README: Workspace trust); with "
+    "`tapps-lsp check`, pass --trust"
+)
+
+
+def screen_project_layer(
+    layer: Mapping[str, Any], *, trusted: bool, root: Path
+) -> tuple[dict[str, Any], list[str]]:
+    """`[tool.tapps]` (normalised) without what the workspace may not choose, and the
+    dotted names of what was left out. The trust setting itself is always left out."""
+    kept = _copy(layer)
+    ignored: list[str] = []
+    if TRUST_KEY in kept:
+        del kept[TRUST_KEY]
+        ignored.append(TRUST_SETTING)
+    if trusted:
+        return kept, ignored
+    for dotted in PROGRAM_KEYS:
+        if _pop_dotted(kept, dotted):
+            ignored.append(dotted)
+    mypy = kept.get("mypy")
+    if isinstance(mypy, dict) and isinstance(mypy.get("args"), list):
+        args, dropped = strip_program_flags(mypy["args"])
+        if dropped:
+            mypy["args"] = args
+            ignored.extend(f"mypy.args {flag}" for flag in dropped)
+    cache = kept.get("cache")
+    folder = cache.get("dir") if isinstance(cache, dict) else None
+    outside = isinstance(folder, str) and not is_inside(_absolute(folder, root), [root])
+    if isinstance(cache, dict) and outside:
+        del cache["dir"]
+        ignored.append("cache.dir")
+    return kept, ignored
+
+
+def ignored_message(ignored: Sequence[str], pyproject: Path) -> str:
+    """The one message that says which `[tool.tapps]` keys were not applied, and why."""
+    names = ", ".join(f"`{name}`" for name in ignored)
+    if list(ignored) == [TRUST_SETTING]:
+        return (
+            f"`{TRUST_SETTING}` in [tool.tapps] of {pyproject} is ignored: a workspace "
+            "cannot trust itself; only the client's settings can"
+        )
+    return (
+        f"{names} in [tool.tapps] of {pyproject} ignored: the workspace is not trusted, "
+        f"so it cannot choose the programs tapps-lsp runs; {HOW_TO_TRUST}"
+    )
+
+
+def strip_program_flags(args: Sequence[Any]) -> tuple[list[Any], list[str]]:
+    """`args` without the flags (and their values) that name a program or a config."""
+    kept: list[Any] = []
+    dropped: list[str] = []
+    skip_value = False
+    for arg in args:
+        if skip_value:
+            skip_value = False
+            continue
+        flag = arg.split("=", 1)[0] if isinstance(arg, str) else None
+        if flag in PROGRAM_FLAGS:
+            dropped.append(flag)
+            skip_value = "=" not in arg
+            continue
+        kept.append(arg)
+    return kept, dropped
+
+
+def may_run(program: str, root: Path, *, trusted: bool) -> bool:
+    """Whether a program that a setting names may be started: in an untrusted workspace,
+    nothing inside the workspace runs. A relative path is the workspace's (it resolves
+    against the root); a bare name is looked up on PATH."""
+    if trusted:
+        return True
+    location = program_location(program, root)
+    return location is None or not _touches(location, root)
+
+
+def _touches(program: Path, root: Path) -> bool:
+    """A program is the workspace's if its path is inside it, or what its path resolves
+    to is: a venv's `python` links to a base interpreter elsewhere, yet runs the venv's
+    `.pth` files at start."""
+    named = Path(os.path.abspath(program))
+    roots = {Path(os.path.abspath(root)), root.resolve()}
+    return any(named == r or r in named.parents for r in roots) or is_inside(program, roots)
+
+
+def inside_untrusted_message(setting: str, value: str) -> str:
+    return (
+        f"the `{setting}` setting names {value}, inside the workspace, which is not "
+        f"trusted: it is not run; {HOW_TO_TRUST}"
+    )
+
+
+def program_location(program: str, root: Path) -> Path | None:
+    """Where the file a setting names is: a bare name on PATH, a path against `root`."""
+    if os.sep not in program and not (os.altsep and os.altsep in program):
+        found = shutil.which(program)
+        return Path(found) if found else None
+    return _absolute(program, root)
+
+
+def workspace_interpreters(root: Path) -> list[tuple[str, str]]:
+    """The workspace's own environments' interpreters, (path, where from), that exist."""
+    found = []
+    for folder in (".venv", "venv"):
+        python = root / folder / _BIN / _PYTHON
+        if os.path.isfile(python) and os.access(python, os.X_OK):
+            found.append((str(python), f"workspace `{folder}`"))
+    return found
+
+
+def untrusted_notices(root: Path, settings: ReviewSettings) -> list[str]:
+    """What an untrusted workspace loses that the user should hear of once: its own
+    environment, when no setting of the client's chose another."""
+    if settings.trusted_workspace or settings.interpreter or settings.mypy.path:
+        return []
+    not_run = not_run_interpreters(root)
+    return [
+        f"the workspace is not trusted, so its interpreter {python} is not run: mypy checks "
+        f"with tapps-lsp's own Python, and imports from its packages may not resolve; "
+        f"{HOW_TO_TRUST}"
+        for python in not_run[:1]
+    ]
+
+
+def not_run_interpreters(root: Path) -> list[str]:
+    """The workspace's interpreters an untrusted workspace keeps from running (our own,
+    when tapps-lsp runs from the workspace's `.venv`, is running already)."""
+    return [
+        python
+        for python, _origin in workspace_interpreters(root)
+        if not same_interpreter(python, sys.executable)
+    ]
+
+
+def code_mypy_would_run(config: MypyConfig, args: Sequence[str]) -> str | None:
+    """Why mypy would run code of the project's with this config and these arguments
+    (the last `--config-file` among them wins, as in mypy), or None."""
+    config_file = config.config_file
+    for index, arg in enumerate(args):
+        if arg == "--config-file" and index + 1 < len(args):
+            config_file = _absolute(args[index + 1], config.root)
+        elif arg.startswith("--config-file="):
+            config_file = _absolute(arg.split("=", 1)[1], config.root)
+    if config_file is None:
+        return None
+    for option in CODE_OPTIONS:
+        value = mypy_config_value(config_file, option)
+        if value not in (None, "", []):
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            what = "imports" if option == "plugins" else "starts"
+            return f"its mypy config ({config_file}) sets `{option}` ({shown}), which mypy {what}"
+    return None
+
+
+def untrusted_mypy_message(reason: str) -> str:
+    return (
+        f"mypy: not run, since the workspace is not trusted and {reason}; ruff and the "
+        f"score still run; {HOW_TO_TRUST}"
+    )
+
+
+def is_inside(path: Path, roots: Iterable[Path]) -> bool:
+    """`path`, with `..` and symlinks resolved, is one of `roots` or under one."""
+    return confine(path, roots) is not None
+
+
+def confine(path: Path, roots: Iterable[Path]) -> Path | None:
+    """`path` resolved (`..` and symlinks), if that is inside one of `roots` (also
+    resolved); else None. The one check that keeps paths from outside in."""
+    resolved = path.resolve()
+    for root in roots:
+        real = root.resolve()
+        if resolved == real or real in resolved.parents:
+            return resolved
+    return None
+
+
+_BIN = "Scripts" if sys.platform == "win32" else "bin"
+_PYTHON = "python.exe" if sys.platform == "win32" else "python"
+
+
+def same_interpreter(a: str, b: str) -> bool:
+    """Two paths to one venv's python are the same (`python` and `python3` in one bin
+    folder, the same binary); a venv's python and its base are not."""
+    a, b = os.path.abspath(a), os.path.abspath(b)
+    if a == b:
+        return True
+    same_folder = os.path.dirname(a) == os.path.dirname(b)
+    return same_folder and os.path.realpath(a) == os.path.realpath(b)
+
+
+def _absolute(value: str, root: Path) -> Path:
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else root / path
+
+
+def _copy(layer: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in layer.items()}
+
+
+def _pop_dotted(layer: dict[str, Any], dotted: str) -> bool:
+    *parents, last = dotted.split(".")
+    node: Any = layer
+    for part in parents:
+        node = node.get(part)
+        if not isinstance(node, dict):
+            return False
+    if last not in node:
+        return False
+    del node[last]
+    return True
