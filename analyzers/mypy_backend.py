@@ -20,7 +20,8 @@ from typing import Any
 
 from analyzers.cache.keys import content_hash
 from analyzers.imports import ProjectGraph
-from analyzers.mypy_engine import DEFAULT_MAX_RSS_MB, EngineError, EngineResult, MypyEngine
+from analyzers.mypy_engine import EngineError, EngineResult, MypyEngine
+from analyzers.settings import DEFAULT_MAX_RSS_MB
 
 log = logging.getLogger(__name__)
 

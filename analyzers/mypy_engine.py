@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzers.settings import DEFAULT_MAX_RSS_MB
+
 log = logging.getLogger(__name__)
 
 _WORKER_FILE = Path(__file__).resolve().with_name("mypy_worker.py")
@@ -35,8 +37,6 @@ _RUN_WORKER = (
     "sys.argv = sys.argv[1:]; "
     "runpy.run_path(sys.argv[0], run_name='__main__')"
 )
-# A worker past this resident size is restarted (the `engineMaxRssMb` setting's default).
-DEFAULT_MAX_RSS_MB = 1500
 _STDERR_TAIL = 40
 _READ_LIMIT = 1 << 28
 _SHUTDOWN_GRACE = 2.0

@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from analyzers.findings import Severity
-from analyzers.mypy_engine import DEFAULT_MAX_RSS_MB
+
+# A mypy engine past this resident size (MB) is restarted: `engineMaxRssMb`'s default.
+DEFAULT_MAX_RSS_MB = 1500
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,9 +153,12 @@ def versions(python: Path, names: Sequence[str]) -> dict[str, str | None]:
         "    except m.PackageNotFoundError:\n        return None\n"
         "print(json.dumps({n: v(n) for n in sys.argv[1:]}))\n"
     )
-    out = subprocess.run(
-        [str(python), "-c", code, *names], capture_output=True, text=True, check=False
-    )
+    try:
+        out = subprocess.run(
+            [str(python), "-c", code, *names], capture_output=True, text=True, check=False
+        )
+    except OSError:  # an environment that was not made (pylsp's, when pylsp did not run)
+        return {}
     try:
         data = json.loads(out.stdout)
     except ValueError:

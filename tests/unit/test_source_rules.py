@@ -1,0 +1,97 @@
+"""Rules of the source tree that hold only by care unless a test holds them.
+
+- No program is ever started through a shell: a path or argument a repository chose must
+  never be read as shell syntax.
+- The engine (`analyzers/`) never imports the LSP layer (pygls, lsprotocol) or the server:
+  the CLI, the server and the tests all drive it as a plain library.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from analyzers.process import run_process
+
+REPO = Path(__file__).resolve().parents[2]
+OURS = [REPO / "analyzers", REPO / "server"]
+SHELL_CALLS = {"create_subprocess_shell", "system", "popen", "getoutput", "getstatusoutput"}
+LSP_PACKAGES = {"pygls", "lsprotocol", "server", "pytest_lsp"}
+
+
+def modules(*folders: Path) -> Iterator[tuple[Path, ast.Module]]:
+    for folder in folders:
+        for path in sorted(folder.rglob("*.py")):
+            yield path, ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def shell_uses(tree: ast.Module) -> list[int]:
+    lines = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else None
+        if isinstance(node.func, ast.Name):
+            name = node.func.id
+        shell_flag = any(
+            k.arg == "shell" and not (isinstance(k.value, ast.Constant) and not k.value.value)
+            for k in node.keywords
+        )
+        if name in SHELL_CALLS or shell_flag:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_program_is_started_through_a_shell() -> None:
+    found = {
+        str(path.relative_to(REPO)): lines
+        for path, tree in modules(*OURS)
+        if (lines := shell_uses(tree))
+    }
+    assert found == {}
+
+
+def test_the_rule_sees_a_shell() -> None:
+    tree = ast.parse("import subprocess, os\nsubprocess.run('x', shell=True)\nos.system('x')\n")
+    assert shell_uses(tree) == [2, 3]
+    assert shell_uses(ast.parse("subprocess.run(['x'], shell=False)\n")) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for a tool")
+def test_a_tool_path_with_shell_syntax_is_one_program(tmp_path: Path) -> None:
+    """A path full of shell syntax runs as the file it names, and nothing else runs."""
+    named = tmp_path / "tool; touch PWNED $(touch PWNED2)"
+    named.write_text(f'#!/bin/sh\n: > "{tmp_path}/RAN"\n')
+    named.chmod(0o755)
+    done = asyncio.run(run_process([str(named), "--version"], cwd=tmp_path, timeout=30))
+    assert done.returncode == 0
+    assert (tmp_path / "RAN").exists()
+    assert not (tmp_path / "PWNED").exists() and not (tmp_path / "PWNED2").exists()
+
+
+def imported_packages(tree: ast.Module) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_the_engine_never_imports_the_lsp_layer_or_the_server() -> None:
+    found = {
+        str(path.relative_to(REPO)): sorted(used)
+        for path, tree in modules(REPO / "analyzers")
+        if (used := imported_packages(tree) & LSP_PACKAGES)
+    }
+    assert found == {}
+    assert imported_packages(ast.parse("from pygls.lsp import x\nimport server.app\n")) == {
+        "pygls",
+        "server",
+    }
