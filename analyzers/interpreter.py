@@ -27,6 +27,7 @@ from analyzers.environment import interpreter_facts
 from analyzers.trust import (
     inside_untrusted_message,
     may_run,
+    program_location,
     same_interpreter,
     workspace_interpreters,
 )
@@ -117,15 +118,19 @@ async def choose_environment(
     environ: Mapping[str, str] | None = None,
 ) -> PythonEnvironment:
     environ = os.environ if environ is None else environ
-    if mypy_path and (os.sep in mypy_path or (os.altsep and os.altsep in mypy_path)):
-        mypy_path = _resolve_setting(
-            root, mypy_path
-        )  # relative to the project, as a bare name is to PATH
+    if mypy_path:
+        # A path is the project's; a bare name is the one on PATH (its shebang is read
+        # there, not in our working directory).
+        located = program_location(mypy_path, root)
+        mypy_path = str(located) if located is not None else mypy_path
     refused = _refused_setting(root, interpreter, mypy_path, trusted=trusted)
     if refused is not None:
         return await _ours(f"{OURS}: {refused[0]}", refused[1])
     if mypy_path:
         python = shebang_interpreter(mypy_path)
+        if python is not None and not may_run(python, root, trusted=trusted):
+            problem = inside_untrusted_message("mypy.path", f"{mypy_path} (its #! {python})")
+            return await _ours(f"{OURS}: the `mypy.path` setting is not run", problem)
         return PythonEnvironment(python, "setting `mypy.path`", (mypy_path,), python)
     candidates = candidate_interpreters(root, interpreter, environ, trusted=trusted)
     if not candidates or same_interpreter(candidates[0][0], sys.executable):

@@ -38,7 +38,7 @@ from analyzers.mypy_columns import MypyColumnMapper
 from analyzers.mypy_engine import EngineError, EngineResult
 from analyzers.process import Completed, ProcessError, run_process
 from analyzers.settings import MypySettings
-from analyzers.trust import code_mypy_would_run, untrusted_mypy_message
+from analyzers.trust import code_mypy_would_run, untrusted_mypy_args, untrusted_mypy_message
 
 DOCS_URL = "https://mypy.readthedocs.io/en/stable/_refs.html#code-{code}"
 _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "note": Severity.INFORMATION}
@@ -371,8 +371,14 @@ class MypyProject:
 
     def engine_argv(self) -> list[str]:
         """The project-level run's arguments, for the engine (it sets display flags itself)."""
-        config = ["--config-file", str(self.config.config_file)] if self.config.config_file else []
-        return [*config, *self.environment_args, *self.settings.args, *self.targets]
+        return [*self._config_args(), *self.environment_args, *self.settings.args, *self.targets]
+
+    def _config_args(self) -> list[str]:
+        """The config file mypy reads: ours, and in an untrusted workspace never one mypy
+        finds by itself (nor types it would install)."""
+        if not self.trusted:
+            return list(untrusted_mypy_args(self.config))
+        return ["--config-file", str(self.config.config_file)] if self.config.config_file else []
 
     async def close(self) -> None:
         if self.backend is not None:
@@ -388,8 +394,7 @@ class MypyProject:
             "--cache-dir",
             str(self.cache_dir),
         ]
-        if self.config.config_file is not None:
-            argv += ["--config-file", str(self.config.config_file)]
+        argv += self._config_args()
         return [*argv, *shadow_args, *self.environment_args, *self.settings.args, *self.targets]
 
     def _shadow_args(

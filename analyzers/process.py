@@ -56,6 +56,8 @@ async def run_process(
         raise ProcessError("missing", f"executable not found: {argv[0]}") from None
     except PermissionError:
         raise ProcessError("missing", f"executable is not runnable: {argv[0]}") from None
+    except ValueError as exc:  # an argument with a NUL byte
+        raise ProcessError("missing", f"cannot run {argv[0]!r}: {exc}") from None
     _RUNNING.add(proc)
     try:
         async with asyncio.timeout(timeout):

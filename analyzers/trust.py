@@ -5,12 +5,16 @@ workspace/configuration, didChangeConfiguration) or the CLI's own flags can say 
 workspace is trusted, with `trustedWorkspace`; nothing in the workspace's own files can.
 Until then:
 
-- settings that name a program (`PROGRAM_KEYS`, and the flags of `mypy.args` in
-  `PROGRAM_FLAGS`) are not taken from `[tool.tapps]`;
+- settings that name a program or become a tool's arguments (`SCREENED_KEYS`) are not
+  taken from `[tool.tapps]`, nor from workspace/configuration or didChangeConfiguration,
+  which some clients fill from the workspace's own files (`screen_client_layer`): only
+  from `initializationOptions`;
 - no program inside the workspace runs, whoever named it: not its `.venv` interpreter,
   not a tool path that resolves into it;
 - mypy does not run over a config that makes it run code (`plugins`, which it imports,
-  or `python_executable`, which it starts);
+  or `python_executable`, which it starts) or write files anywhere (`junit_xml`, the
+  reports); it gets the config file we screened, never one it finds itself, and
+  `--no-install-types` (`untrusted_mypy_args`);
 - a cache folder named by `[tool.tapps]` stays inside the project.
 
 Every feature that runs a program asks this module.
@@ -25,20 +29,42 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzers.configs import MypyConfig, mypy_config_value
+from analyzers.configs import MypyConfig, mypy_config_value, user_mypy_configs
 
 if TYPE_CHECKING:
     from analyzers.settings import ReviewSettings
 
 TRUST_KEY = "trusted_workspace"
 TRUST_SETTING = "trustedWorkspace"
-# Dotted names (snake_case, as merged) of the settings that name a program we start.
-# Later features that run a program (workflow `command` and `tests` steps) add theirs.
-PROGRAM_KEYS: tuple[str, ...] = ("ruff.path", "mypy.path", "interpreter")
-# mypy flags that name a program, or a config file that may load one.
-PROGRAM_FLAGS: tuple[str, ...] = ("--python-executable", "--config-file")
-# mypy config options that make mypy run code: it imports plugins, it starts the executable.
+# Dotted names (snake_case, as merged) of the settings that name a program we start, or
+# that become a tool's arguments (mypy reads `@file` arguments and flag abbreviations, ruff
+# writes `--output-file`: no screen of single flags is safe). Later features that run a
+# program (workflow `command` and `tests` steps) add theirs.
+SCREENED_KEYS: tuple[str, ...] = (
+    "ruff.path",
+    "mypy.path",
+    "interpreter",
+    "ruff.args",
+    "mypy.args",
+    "mypy.targets",
+)
+# mypy config options that make mypy run code (it imports plugins, it starts the
+# executable) or write files where the config says.
 CODE_OPTIONS: tuple[str, ...] = ("plugins", "python_executable")
+WRITE_OPTIONS: tuple[str, ...] = (
+    "junit_xml",
+    "any_exprs_report",
+    "cobertura_xml_report",
+    "html_report",
+    "linecount_report",
+    "linecoverage_report",
+    "lineprecision_report",
+    "memory_xml_report",
+    "txt_report",
+    "xml_report",
+    "xslt_html_report",
+    "xslt_txt_report",
+)
 
 HOW_TO_TRUST = (
     "trust the workspace to use it: in VS Code, trust the folder; in other editors, send "
@@ -59,15 +85,9 @@ def screen_project_layer(
         ignored.append(TRUST_SETTING)
     if trusted:
         return kept, ignored
-    for dotted in PROGRAM_KEYS:
+    for dotted in SCREENED_KEYS:
         if _pop_dotted(kept, dotted):
             ignored.append(dotted)
-    mypy = kept.get("mypy")
-    if isinstance(mypy, dict) and isinstance(mypy.get("args"), list):
-        args, dropped = strip_program_flags(mypy["args"])
-        if dropped:
-            mypy["args"] = args
-            ignored.extend(f"mypy.args {flag}" for flag in dropped)
     cache = kept.get("cache")
     folder = cache.get("dir") if isinstance(cache, dict) else None
     outside = isinstance(folder, str) and not is_inside(_absolute(folder, root), [root])
@@ -87,26 +107,44 @@ def ignored_message(ignored: Sequence[str], pyproject: Path) -> str:
         )
     return (
         f"{names} in [tool.tapps] of {pyproject} ignored: the workspace is not trusted, "
-        f"so it cannot choose the programs tapps-lsp runs; {HOW_TO_TRUST}"
+        f"so it cannot choose the programs tapps-lsp runs, nor their arguments; {HOW_TO_TRUST}"
     )
 
 
-def strip_program_flags(args: Sequence[Any]) -> tuple[list[Any], list[str]]:
-    """`args` without the flags (and their values) that name a program or a config."""
-    kept: list[Any] = []
-    dropped: list[str] = []
-    skip_value = False
-    for arg in args:
-        if skip_value:
-            skip_value = False
-            continue
-        flag = arg.split("=", 1)[0] if isinstance(arg, str) else None
-        if flag in PROGRAM_FLAGS:
-            dropped.append(flag)
-            skip_value = "=" not in arg
-            continue
-        kept.append(arg)
-    return kept, dropped
+def screen_client_layer(
+    layer: Mapping[str, Any], initialization: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """A client layer that a workspace's own files may fill (workspace/configuration,
+    didChangeConfiguration: Eglot takes `eglot-workspace-configuration` from
+    `.dir-locals.el` without asking), for a workspace that is not trusted: without the
+    screened keys, unless `initialization` (initializationOptions) gives the same value.
+    Returns the layer and the dotted names left out (only those that differed)."""
+    kept = _copy(layer)
+    ignored: list[str] = []
+    for dotted in SCREENED_KEYS:
+        value = _get_dotted(kept, dotted)
+        if _pop_dotted(kept, dotted) and value != _get_dotted(_copy(initialization), dotted):
+            ignored.append(dotted)
+    return kept, ignored
+
+
+def client_layer_message(ignored: Sequence[str]) -> str:
+    names = ", ".join(f"`{name}`" for name in ignored)
+    return (
+        f"{names} from workspace/configuration ignored: the workspace is not trusted, and "
+        "what a client answers there can come from the workspace's own files; in an "
+        "untrusted workspace these settings come from initializationOptions only; "
+        f"{HOW_TO_TRUST}"
+    )
+
+
+def untrusted_mypy_args(config: MypyConfig) -> tuple[str, ...]:
+    """What mypy gets in an untrusted workspace: the config file we screened and nothing
+    it would find itself (its search can stop elsewhere than ours), and no installs."""
+    named = config.config_file
+    if named is None:  # no project config: mypy would read the user's own, and only that
+        named = next(iter(user_mypy_configs()), None)
+    return (f"--config-file={named or ''}", "--no-install-types")
 
 
 def may_run(program: str, root: Path, *, trusted: bool) -> bool:
@@ -161,8 +199,8 @@ def untrusted_notices(root: Path, settings: ReviewSettings) -> list[str]:
     not_run = not_run_interpreters(root)
     return [
         f"the workspace is not trusted, so its interpreter {python} is not run: mypy checks "
-        f"with tapps-lsp's own Python, and imports from its packages may not resolve; "
-        f"{HOW_TO_TRUST}"
+        f"against another environment (tapps.printDebugInformation: pythonEnvironment), and "
+        f"imports of the project's installed packages may not resolve; {HOW_TO_TRUST}"
         for python in not_run[:1]
     ]
 
@@ -178,8 +216,9 @@ def not_run_interpreters(root: Path) -> list[str]:
 
 
 def code_mypy_would_run(config: MypyConfig, args: Sequence[str]) -> str | None:
-    """Why mypy would run code of the project's with this config and these arguments
-    (the last `--config-file` among them wins, as in mypy), or None."""
+    """Why mypy would run code of the project's, or write files where it says, with this
+    config and these arguments (the client's; the last `--config-file` wins, as in mypy),
+    or None."""
     config_file = config.config_file
     for index, arg in enumerate(args):
         if arg == "--config-file" and index + 1 < len(args):
@@ -188,11 +227,11 @@ def code_mypy_would_run(config: MypyConfig, args: Sequence[str]) -> str | None:
             config_file = _absolute(arg.split("=", 1)[1], config.root)
     if config_file is None:
         return None
-    for option in CODE_OPTIONS:
+    for option in (*CODE_OPTIONS, *WRITE_OPTIONS):
         value = mypy_config_value(config_file, option)
         if value not in (None, "", []):
             shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            what = "imports" if option == "plugins" else "starts"
+            what = {"plugins": "imports", "python_executable": "starts"}.get(option, "writes")
             return f"its mypy config ({config_file}) sets `{option}` ({shown}), which mypy {what}"
     return None
 
@@ -212,7 +251,10 @@ def is_inside(path: Path, roots: Iterable[Path]) -> bool:
 def confine(path: Path, roots: Iterable[Path]) -> Path | None:
     """`path` resolved (`..` and symlinks), if that is inside one of `roots` (also
     resolved); else None. The one check that keeps paths from outside in."""
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, ValueError):  # a NUL byte, a loop of links: not a path we accept
+        return None
     for root in roots:
         real = root.resolve()
         if resolved == real or real in resolved.parents:
@@ -241,6 +283,15 @@ def _absolute(value: str, root: Path) -> Path:
 
 def _copy(layer: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _copy(v) if isinstance(v, Mapping) else v for k, v in layer.items()}
+
+
+def _get_dotted(layer: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = layer
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
 
 
 def _pop_dotted(layer: dict[str, Any], dotted: str) -> bool:

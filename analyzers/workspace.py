@@ -18,6 +18,7 @@ from analyzers.timings import Timings
 from analyzers.trust import (
     TRUST_KEY,
     ignored_message,
+    is_inside,
     not_run_interpreters,
     screen_project_layer,
     untrusted_notices,
@@ -73,10 +74,25 @@ def trust_summary(root: Path, settings: ReviewSettings) -> dict[str, Any]:
 
 
 def cache_folder(root: Path, settings: ReviewSettings) -> Path:
-    if settings.cache.dir:
-        folder = Path(settings.cache.dir).expanduser()
-        return folder if folder.is_absolute() else root / folder
-    return root / CACHE_FOLDER
+    """The cache folder: `cache.dir`, or `.tapps_cache` in the project. In an untrusted
+    workspace a folder in the project that is (or holds) a link is not written through:
+    the user's cache folder for the project stands in."""
+    named = Path(settings.cache.dir).expanduser() if settings.cache.dir else None
+    if named is not None and named.is_absolute():
+        return named
+    folder = root / (named or CACHE_FOLDER)
+    if not settings.trusted_workspace and (not is_inside(folder, [root]) or _holds_links(folder)):
+        return user_cache_folder(root)
+    return folder
+
+
+def _holds_links(folder: Path) -> bool:
+    """Whether what we write in the folder (its database, `mypy/`, `.gitignore`) could be
+    a link a repository committed to a file elsewhere."""
+    try:
+        return any(entry.is_symlink() for entry in os.scandir(folder))
+    except OSError:
+        return False
 
 
 def user_cache_folder(root: Path) -> Path:

@@ -12,8 +12,9 @@ from typing import Any
 from analyzers.cache.store import ResultStore
 from analyzers.findings import FileReport
 from analyzers.review import Reviewer
-from analyzers.settings import ReviewSettings
+from analyzers.settings import ReviewSettings, merge_layers, normalise
 from analyzers.timings import Timings
+from analyzers.trust import TRUST_KEY, client_layer_message, screen_client_layer
 from analyzers.workspace import (
     make_reviewer,
     open_store,
@@ -42,9 +43,16 @@ class Folder:
 
     def configure(self, global_settings: Mapping[str, Any] | None) -> bool:
         """Rebuild settings from every layer; returns True when they changed."""
+        initialization = normalise(global_settings or {})
+        editor: dict[str, Any] = self.editor_settings
+        ignored: list[str] = []
+        if merge_layers(initialization, self.pinned_settings).get(TRUST_KEY) is not True:
+            editor, ignored = screen_client_layer(normalise(editor), initialization)
         settings, problems = project_settings(
-            self.root, global_settings, self.editor_settings, self.pinned_settings
+            self.root, global_settings, editor, self.pinned_settings
         )
+        if ignored:
+            problems.append(client_layer_message(ignored))
         changed = settings != self.settings or self.reviewer is None
         self.problems = problems
         if changed:
@@ -164,7 +172,8 @@ class Session:
         root = project_root(path)
         loose = self.loose.get(root)
         if loose is None:
-            cache = {"cache": {"dir": str(user_cache_folder(root))}}
+            # Not a folder the client opened: never trusted, whatever it says of those.
+            cache = {"cache": {"dir": str(user_cache_folder(root))}, TRUST_KEY: False}
             loose = self.loose[root] = Folder(
                 root, pinned_settings=cache, timings=self.tool_timings
             )

@@ -48,7 +48,7 @@ async def test_an_untrusted_repository_runs_nothing_of_its_own(tmp_path: Path) -
         assert done.by_source("mypy") == [], "the config loads a plugin: mypy did not run"
         assert [d.code for d in done.by_source("tapps")], "the score still runs"
         [ignored] = shown(session, "[tool.tapps]")
-        for key in ("ruff.path", "mypy.path", "interpreter", "mypy.args --python-executable"):
+        for key in ("ruff.path", "mypy.path", "interpreter", "mypy.args"):
             assert f"`{key}`" in ignored
         assert "trustedWorkspace" in ignored
         [refused] = await wait_shown(session, "mypy: not run")
@@ -202,3 +202,74 @@ def listening(port: int) -> set[str]:
         if int(hex_port, 16) == port and state == "0A":
             found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
     return found
+
+
+def marker_script(path: Path, marker: Path) -> None:
+    path.write_text(f"open({str(marker)!r}, 'w').close()\n")
+
+
+def test_check_never_lets_mypy_find_a_config_or_install_by_itself(tmp_path: Path) -> None:
+    """Two ways past the screen, both closed: a `sub/.hg` that stops our config search
+    while mypy's own finds the root config and its plugin; and `install_types` with
+    `non_interactive`, which has mypy run `python -m pip` in the root (a `pip.py` there)."""
+    root = tmp_path / "repo"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / ".hg").write_text("")
+    (root / "sub" / "x.py").write_text("import yaml\n\nCOUNT: int = 'many'\n")
+    (root / "mypy.ini").write_text(
+        "[mypy]\nplugins = evil_plugin.py\ninstall_types = True\nnon_interactive = True\n"
+    )
+    marker_script(root / "evil_plugin.py", root / "MARKER-plugin")
+    marker_script(root / "pip.py", root / "MARKER-pip")
+    for target in ("sub/x.py", "."):
+        done = subprocess.run(
+            [sys.executable, "-m", "server", "check", "--format", "json", target],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert markers(root) == [], done.stdout[-2000:]
+
+
+async def test_program_settings_from_workspace_configuration_are_screened(
+    tmp_path: Path,
+) -> None:
+    root = hostile_repo(tmp_path / "repo", plugin=False)
+    (root / "check").write_text(f": > {root / 'MARKER-bash'}\n")
+    session = await start_session(root)
+    try:
+        session.client.set_configuration(
+            {
+                "ruff": {"path": "/bin/bash"},
+                "mypy": {"args": ["--python-exec", "tools/fake-python"]},
+            },
+            section="tapps",
+        )
+        session.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=None)
+        )
+        [said] = await wait_shown(session, "from workspace/configuration ignored")
+        assert "`ruff.path`" in said and "`mypy.args`" in said
+        mark = session.open("pkg/mod.py")
+        done = await session.wait_complete("pkg/mod.py", after=mark)
+        assert [d.code for d in done.by_source("ruff")] == ["F401"], "our own ruff"
+    finally:
+        await stop_session(session)
+    assert markers(root) == []
+
+
+async def test_a_file_outside_the_trusted_folders_is_not_trusted(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    (mine / "pkg").mkdir(parents=True)
+    (mine / "pyproject.toml").write_text("[tool.mypy]\n")
+    hostile = hostile_repo(tmp_path / "elsewhere", mypy_path=False)
+    session = await start_session(mine, initialization_options={"trustedWorkspace": True})
+    try:
+        session.root = hostile
+        mark = session.open("pkg/mod.py")
+        await session.wait_complete("pkg/mod.py", after=mark)
+    finally:
+        await stop_session(session)
+    assert markers(hostile) == []

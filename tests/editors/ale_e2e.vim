@@ -46,7 +46,7 @@ try
   let g:ale_lint_on_text_changed = 'never'
   let g:ale_lint_on_insert_leave = 0
   let g:ale_python_tapps_executable = $TAPPS_E2E_PYTHON
-  let g:ale_python_tapps_options = '-m server'
+  let g:ale_python_tapps_options = '-P -m server'
   " settings both ways the README shows, each one observable: mypy's error becomes
   " a warning, ruff's F401 an error
   let g:ale_python_tapps_init_options = {'severity': {'mypy:assignment': 'warning'}}

@@ -84,7 +84,7 @@ if MODULE then
   vim.opt.runtimepath:prepend(plugin)
   tapps = require('tapps')
   tapps.setup({
-    cmd = { python, '-m', 'server' },
+    cmd = { python, '-P', '-m', 'server' },
     settings = SETTINGS,
     diagnostic_refresh = REFRESH,
     -- workspace trust per root: the root the client started in is asked
@@ -95,7 +95,7 @@ if MODULE then
   })
 else
   dofile(SNIPPET)
-  vim.lsp.config('tapps', { cmd = { python, '-m', 'server' }, settings = { tapps = SETTINGS }, init_options = SETTINGS })
+  vim.lsp.config('tapps', { cmd = { python, '-P', '-m', 'server' }, settings = { tapps = SETTINGS }, init_options = SETTINGS })
   -- what the harness needs of the module, without it
   tapps = {
     clients = function(bufnr)

@@ -166,7 +166,7 @@ def user_settings() -> dict[str, Any]:
         "window.commandCenter": False,
         # The extension host does not see the test's PATH: an absolute command that
         # runs this checkout's server.
-        "tapps.path": [sys.executable, "-m", "server"],
+        "tapps.path": [sys.executable, "-P", "-m", "server"],
         # Every LSP message in the trace channel (code-server runs with --log trace).
         "tapps.trace.server": "verbose",
     }

@@ -13,20 +13,23 @@ from analyzers.trust import (
     code_mypy_would_run,
     confine,
     may_run,
-    strip_program_flags,
+    screen_client_layer,
+    untrusted_mypy_args,
 )
-from analyzers.workspace import project_settings, trust_summary
+from analyzers.workspace import cache_folder, project_settings, trust_summary
 
 HOSTILE = """
 [tool.tapps]
 interpreter = "./evil.sh"
 trustedWorkspace = true
+scoreThreshold = 80
 [tool.tapps.ruff]
 path = "./evil.sh"
 args = ["--select", "E"]
 [tool.tapps.mypy]
 path = "./evil.sh"
-args = ["--strict", "--python-executable", "./evil.sh", "--config-file=evil.ini"]
+args = ["--strict", "--python-exec", "./evil.sh", "@flags.txt", "--config=evil.ini"]
+targets = ["pkg", "--python-executable", "./evil.sh"]
 [tool.tapps.cache]
 dir = "~/.ssh"
 """
@@ -42,13 +45,16 @@ def test_an_untrusted_workspace_names_no_program(tmp_path: Path) -> None:
     assert settings.trusted_workspace is False, "a workspace cannot trust itself"
     assert settings.interpreter is None
     assert settings.ruff.path is None and settings.mypy.path is None
-    assert settings.mypy.args == ("--strict",)
-    assert settings.ruff.args == ("--select", "E"), "what runs nothing still applies"
+    assert settings.mypy.args == () and settings.ruff.args == (), (
+        "arguments are not screened flag by flag: mypy reads @files and abbreviations"
+    )
+    assert settings.mypy.targets == ()
+    assert settings.score_threshold == 80, "what names no program or argument still applies"
     assert settings.cache.dir is None
     [message] = problems
-    for key in ("interpreter", "ruff.path", "mypy.path", "mypy.args --python-executable"):
+    for key in ("interpreter", "ruff.path", "mypy.path", "mypy.args", "ruff.args"):
         assert f"`{key}`" in message
-    assert "`mypy.args --config-file`" in message and "`cache.dir`" in message
+    assert "`mypy.targets`" in message and "`cache.dir`" in message
     assert "trustedWorkspace" in message and "--trust" in message
 
 
@@ -56,7 +62,7 @@ def test_the_client_trusts_and_the_workspace_then_chooses(tmp_path: Path) -> Non
     settings, problems = project_settings(hostile_project(tmp_path), {"trustedWorkspace": True})
     assert settings.trusted_workspace is True
     assert settings.interpreter == "./evil.sh" and settings.ruff.path == "./evil.sh"
-    assert "--python-executable" in settings.mypy.args
+    assert "--python-exec" in settings.mypy.args
     assert settings.cache.dir == "~/.ssh"
     assert len(problems) == 1 and "cannot trust itself" in problems[0]
 
@@ -94,11 +100,26 @@ def test_a_workspace_venv_not_run_is_said_once(tmp_path: Path) -> None:
     assert trust_summary(tmp_path, settings)["interpretersNotRun"] == [str(python)]
 
 
-def test_program_flags_and_their_values_are_stripped() -> None:
-    args = ["--strict", "--python-executable", "x", "--config-file=y", "--warn-unused-ignores"]
-    kept, dropped = strip_program_flags(args)
-    assert kept == ["--strict", "--warn-unused-ignores"]
-    assert dropped == ["--python-executable", "--config-file"]
+def test_a_client_layer_a_workspace_may_fill_is_screened_unless_initialization_agrees() -> None:
+    layer = {"ruff": {"path": "/bin/bash", "enabled": True}, "mypy": {"args": ["--strict"]}}
+    kept, ignored = screen_client_layer(layer, {"mypy": {"args": ["--strict"]}})
+    assert kept == {"ruff": {"enabled": True}, "mypy": {}}
+    assert ignored == ["ruff.path"], "the same value as initializationOptions is no news"
+
+
+def test_untrusted_mypy_reads_only_the_config_we_screened(tmp_path: Path) -> None:
+    (tmp_path / "m.py").write_text("")
+    none = find_mypy_config(tmp_path / "m.py", tmp_path)
+    config_arg = untrusted_mypy_args(none)[0]
+    assert config_arg.startswith("--config-file=") and str(tmp_path) not in config_arg, (
+        "no project config: none that mypy would find by itself (the user's own at most)"
+    )
+    (tmp_path / "mypy.ini").write_text("[mypy]\n")
+    found = find_mypy_config(tmp_path / "m.py", tmp_path)
+    assert untrusted_mypy_args(found) == (
+        f"--config-file={tmp_path / 'mypy.ini'}",
+        "--no-install-types",
+    )
 
 
 @pytest.mark.parametrize(
@@ -107,6 +128,8 @@ def test_program_flags_and_their_values_are_stripped() -> None:
         ("pyproject.toml", '[tool.mypy]\nplugins = ["pydantic.mypy", "./local.py"]\n'),
         ("mypy.ini", "[mypy]\nplugins = pydantic.mypy, ./local.py\n"),
         ("setup.cfg", "[mypy]\npython_executable = ./evil.sh\n"),
+        ("mypy.ini", "[mypy]\njunit_xml = /home/someone/.bashrc\n"),
+        ("pyproject.toml", '[tool.mypy]\nhtml_report = "/tmp/elsewhere"\n'),
     ],
 )
 def test_a_mypy_config_that_runs_code_is_named(tmp_path: Path, name: str, text: str) -> None:
@@ -162,3 +185,26 @@ def test_our_own_venv_in_the_workspace_is_no_loss() -> None:
     root = python.parent.parent.parent
     _, problems = project_settings(root)
     assert not [p for p in problems if "is not run" in p], problems
+
+
+def test_a_nul_byte_in_a_path_setting_is_no_crash(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.tapps.cache]\ndir = "a\\u0000b"\n')
+    settings, problems = project_settings(tmp_path)
+    assert settings.cache.dir is None and "`cache.dir`" in problems[0]
+    assert confine(Path("/tmp/a\0b"), [tmp_path]) is None
+
+
+def test_an_untrusted_cache_folder_that_is_a_link_is_not_written_through(tmp_path: Path) -> None:
+    root, elsewhere = tmp_path / "repo", tmp_path / "elsewhere"
+    root.mkdir()
+    elsewhere.mkdir()
+    (root / ".tapps_cache").symlink_to(elsewhere)
+    untrusted, _ = project_settings(root)
+    assert not str(cache_folder(root, untrusted)).startswith(str(elsewhere))
+    assert cache_folder(root, untrusted) != root / ".tapps_cache"
+    trusted, _ = project_settings(root, {"trustedWorkspace": True})
+    assert cache_folder(root, trusted) == root / ".tapps_cache"
+    (root / ".tapps_cache").unlink()
+    (root / ".tapps_cache").mkdir()
+    (root / ".tapps_cache" / "results.sqlite3").symlink_to(elsewhere / "victim")
+    assert cache_folder(root, untrusted) != root / ".tapps_cache", "a link inside counts too"

@@ -19,7 +19,7 @@ export function workspaceTrusted(): boolean {
 
 function within(file: string, folder: string): boolean {
   const relative = path.relative(folder, file);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  return relative === '' || (relative.split(path.sep)[0] !== '..' && !path.isAbsolute(relative));
 }
 
 function realpath(file: string): string {
