@@ -36,7 +36,7 @@ OURS = "tapps-lsp's own"
 # `python -m MODULE ARGS` without the working directory on sys.path: Python 3.11's
 # PYTHONSAFEPATH and -P leave it out already; older ones put it first for `-c` too.
 _RUN_MODULE = (
-    "import runpy, sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); "
+    "import sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); import runpy; "
     "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)"
 )
 
@@ -123,11 +123,14 @@ async def choose_environment(
         # there, not in our working directory).
         located = program_location(mypy_path, root)
         mypy_path = str(located) if located is not None else mypy_path
+    else:
+        located = None
     refused = _refused_setting(root, interpreter, mypy_path, trusted=trusted)
     if refused is not None:
         return await _ours(f"{OURS}: {refused[0]}", refused[1])
     if mypy_path:
-        python = shebang_interpreter(mypy_path)
+        # Not found on PATH: no file to read a #! from (not one in our working directory).
+        python = shebang_interpreter(mypy_path) if located is not None else None
         if python is not None and not may_run(python, root, trusted=trusted):
             problem = inside_untrusted_message("mypy.path", f"{mypy_path} (its #! {python})")
             return await _ours(f"{OURS}: the `mypy.path` setting is not run", problem)

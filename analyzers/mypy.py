@@ -371,7 +371,23 @@ class MypyProject:
 
     def engine_argv(self) -> list[str]:
         """The project-level run's arguments, for the engine (it sets display flags itself)."""
-        return [*self._config_args(), *self.environment_args, *self.settings.args, *self.targets]
+        return [
+            *self._config_args(),
+            *self.environment_args,
+            *self.settings.args,
+            *self._target_args(),
+        ]
+
+    def _run_args(self) -> list[str]:
+        return [*self.environment_args, *self.settings.args, *self._target_args()]
+
+    def _target_args(self) -> list[str]:
+        """The targets as mypy must read them: a folder named `@x` or `--flag` is a path,
+        not an argument file or an option."""
+        return [
+            os.path.join(os.curdir, target) if target.startswith(("-", "@")) else target
+            for target in self.targets
+        ]
 
     def _config_args(self) -> list[str]:
         """The config file mypy reads: ours, and in an untrusted workspace never one mypy
@@ -395,7 +411,13 @@ class MypyProject:
             str(self.cache_dir),
         ]
         argv += self._config_args()
-        return [*argv, *shadow_args, *self.environment_args, *self.settings.args, *self.targets]
+        return [
+            *argv,
+            *shadow_args,
+            *self.environment_args,
+            *self.settings.args,
+            *self._target_args(),
+        ]
 
     def _shadow_args(
         self, graph: ProjectGraph, shadows: Mapping[Path, str], scratch: Path

@@ -26,7 +26,7 @@ from analyzers.settings import DEFAULT_MAX_RSS_MB
 log = logging.getLogger(__name__)
 
 # Refusals that will not change until the configuration does.
-PERMANENT_KINDS = frozenset({"unsupported", "config"})
+PERMANENT_KINDS = frozenset({"unsupported", "config", "untrusted"})
 _MIN_START_TIMEOUT_S = 300.0
 _WARM_UP_DELAY_S = 0.05
 # File timestamps come from a coarse kernel clock: a write just after `started_ns` can be
@@ -43,6 +43,7 @@ class EngineBackend:
         timeout: float,
         *,
         max_rss_mb: int = DEFAULT_MAX_RSS_MB,
+        launch_refusal: Callable[[], str | None] | None = None,
     ) -> None:
         self.engine = MypyEngine(
             python=python,
@@ -51,6 +52,7 @@ class EngineBackend:
             timeout=timeout,
             start_timeout=max(timeout, _MIN_START_TIMEOUT_S),
             max_rss_mb=max_rss_mb,
+            launch_refusal=launch_refusal,
         )
         self.disabled: str | None = None
         self.checks = 0

@@ -19,11 +19,12 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzers.process import child_env
 from analyzers.settings import DEFAULT_MAX_RSS_MB
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ _WORKER_FILE = Path(__file__).resolve().with_name("mypy_worker.py")
 # folder on the path of another environment's interpreter would shadow that
 # environment's own mypy with ours. `-c` puts the cwd first on sys.path; drop it.
 _RUN_WORKER = (
-    "import runpy, sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); "
+    "import sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); import runpy; "
     "sys.argv = sys.argv[1:]; "
     "runpy.run_path(sys.argv[0], run_name='__main__')"
 )
@@ -47,7 +48,8 @@ class EngineError(Exception):
 
     kind: "crash" or "timeout" (the worker was killed and will be restarted),
     "circuit-open" (too many failures in a row: not tried, use the CLI run),
-    "config" or "unsupported" (mypy refused the project's options), "stopped".
+    "config" or "unsupported" (mypy refused the project's options), "untrusted" (the
+    workspace is not trusted and its config would have mypy run its code), "stopped".
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -96,6 +98,7 @@ class _Worker:
                 "--parent",
                 str(os.getpid()),
                 cwd=root,
+                env=child_env(),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -231,7 +234,11 @@ class MypyEngine:
         cooldown: float = 60.0,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
+        launch_refusal: Callable[[], str | None] | None = None,
     ) -> None:
+        # Asked before every start and restart (a config may have changed since the last):
+        # why a worker must not start now, or None.
+        self.launch_refusal = launch_refusal
         self.python = python
         self.root = root
         self.argv = list(argv)
@@ -307,6 +314,10 @@ class MypyEngine:
     # --- the worker's life ------------------------------------------------------
 
     async def _launch(self) -> EngineResult:
+        refusal = self.launch_refusal() if self.launch_refusal is not None else None
+        if refusal is not None:
+            self.state = "failed"
+            raise EngineError("untrusted", refusal)
         self.state = "starting"
         try:
             self._worker = await _Worker.spawn(self.python, self.root)

@@ -29,6 +29,14 @@ class ProcessError(Exception):
 _RUNNING: set[asyncio.subprocess.Process] = set()
 
 
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Our environment for a tool, with PYTHONSAFEPATH set: a Python 3.11+ that the tool
+    starts in the project root (mypy's parallel workers, `python -m ...`) does not put
+    the root first on sys.path, where a module of the repository's would stand in for
+    the tool's own."""
+    return {**os.environ, "PYTHONSAFEPATH": "1", **(extra or {})}
+
+
 async def run_process(
     argv: list[str],
     *,
@@ -46,7 +54,7 @@ async def run_process(
         proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
-            env=env,
+            env=child_env(env),
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

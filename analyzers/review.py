@@ -477,6 +477,7 @@ class Reviewer:
                     project.engine_argv(),
                     self.settings.timeout,
                     max_rss_mb=self.settings.engine_max_rss_mb,
+                    launch_refusal=project.untrusted_code,
                 )
             self._projects[key] = project
         return project
@@ -566,6 +567,8 @@ class Reviewer:
         plan.project = self._project_for(plan.path)
         backend = plan.project.backend
         if backend is None or not backend.wants(plan.path, plan.digest):
+            return
+        if plan.project.untrusted_code() is not None:
             return
         if _disk_text(plan.path) == plan.text:
             backend.prime(plan.path, plan.digest)

@@ -15,7 +15,8 @@ Until then:
   or `python_executable`, which it starts) or write files anywhere (`junit_xml`, the
   reports); it gets the config file we screened, never one it finds itself, and
   `--no-install-types` (`untrusted_mypy_args`);
-- a cache folder named by `[tool.tapps]` stays inside the project.
+- nothing is written into the workspace: results go to the user's cache folder for it
+  (`workspace.cache_folder`), since a committed `.tapps_cache` could hold links.
 
 Every feature that runs a program asks this module.
 """
@@ -47,12 +48,14 @@ SCREENED_KEYS: tuple[str, ...] = (
     "ruff.args",
     "mypy.args",
     "mypy.targets",
+    "cache.dir",
 )
 # mypy config options that make mypy run code (it imports plugins, it starts the
 # executable) or write files where the config says.
 CODE_OPTIONS: tuple[str, ...] = ("plugins", "python_executable")
 WRITE_OPTIONS: tuple[str, ...] = (
     "junit_xml",
+    "report_dirs",
     "any_exprs_report",
     "cobertura_xml_report",
     "html_report",
@@ -74,7 +77,7 @@ HOW_TO_TRUST = (
 
 
 def screen_project_layer(
-    layer: Mapping[str, Any], *, trusted: bool, root: Path
+    layer: Mapping[str, Any], *, trusted: bool
 ) -> tuple[dict[str, Any], list[str]]:
     """`[tool.tapps]` (normalised) without what the workspace may not choose, and the
     dotted names of what was left out. The trust setting itself is always left out."""
@@ -88,12 +91,6 @@ def screen_project_layer(
     for dotted in SCREENED_KEYS:
         if _pop_dotted(kept, dotted):
             ignored.append(dotted)
-    cache = kept.get("cache")
-    folder = cache.get("dir") if isinstance(cache, dict) else None
-    outside = isinstance(folder, str) and not is_inside(_absolute(folder, root), [root])
-    if isinstance(cache, dict) and outside:
-        del cache["dir"]
-        ignored.append("cache.dir")
     return kept, ignored
 
 
@@ -144,7 +141,9 @@ def untrusted_mypy_args(config: MypyConfig) -> tuple[str, ...]:
     named = config.config_file
     if named is None:  # no project config: mypy would read the user's own, and only that
         named = next(iter(user_mypy_configs()), None)
-    return (f"--config-file={named or ''}", "--no-install-types")
+    # `--interactive` undoes a config's `non_interactive`, which mypy refuses without
+    # `install_types`.
+    return (f"--config-file={named or ''}", "--no-install-types", "--interactive")
 
 
 def may_run(program: str, root: Path, *, trusted: bool) -> bool:

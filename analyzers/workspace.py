@@ -18,7 +18,6 @@ from analyzers.timings import Timings
 from analyzers.trust import (
     TRUST_KEY,
     ignored_message,
-    is_inside,
     not_run_interpreters,
     screen_project_layer,
     untrusted_notices,
@@ -48,7 +47,7 @@ def project_settings(
     client = merge_layers(*client_layers)
     trusted = client.get(TRUST_KEY) is True
     own = normalise(pyproject_tapps_section(root))
-    screened, ignored = screen_project_layer(own, trusted=trusted, root=root)
+    screened, ignored = screen_project_layer(own, trusted=trusted)
     settings, problems = build_settings(merge_layers(screened, client))
     if ignored:
         problems.insert(0, ignored_message(ignored, root / "pyproject.toml"))
@@ -60,9 +59,7 @@ def trust_summary(root: Path, settings: ReviewSettings) -> dict[str, Any]:
     """What debug information says of the workspace's trust: whether the client trusts
     it, and what of the workspace's is therefore left out."""
     trusted = settings.trusted_workspace
-    _kept, ignored = screen_project_layer(
-        normalise(pyproject_tapps_section(root)), trusted=trusted, root=root
-    )
+    _kept, ignored = screen_project_layer(normalise(pyproject_tapps_section(root)), trusted=trusted)
     return {
         "trusted": trusted,
         "decidedBy": "the client's `trustedWorkspace` setting (or `check --trust`)"
@@ -74,25 +71,16 @@ def trust_summary(root: Path, settings: ReviewSettings) -> dict[str, Any]:
 
 
 def cache_folder(root: Path, settings: ReviewSettings) -> Path:
-    """The cache folder: `cache.dir`, or `.tapps_cache` in the project. In an untrusted
-    workspace a folder in the project that is (or holds) a link is not written through:
-    the user's cache folder for the project stands in."""
+    """The cache folder: `cache.dir` (relative to the project), else `.tapps_cache` in it.
+    An untrusted workspace gets nothing written into it (a committed `.tapps_cache` could
+    hold links to files elsewhere): the user's cache folder for the project stands in,
+    unless the client named an absolute folder."""
     named = Path(settings.cache.dir).expanduser() if settings.cache.dir else None
     if named is not None and named.is_absolute():
         return named
-    folder = root / (named or CACHE_FOLDER)
-    if not settings.trusted_workspace and (not is_inside(folder, [root]) or _holds_links(folder)):
+    if not settings.trusted_workspace:
         return user_cache_folder(root)
-    return folder
-
-
-def _holds_links(folder: Path) -> bool:
-    """Whether what we write in the folder (its database, `mypy/`, `.gitignore`) could be
-    a link a repository committed to a file elsewhere."""
-    try:
-        return any(entry.is_symlink() for entry in os.scandir(folder))
-    except OSError:
-        return False
+    return root / (named or CACHE_FOLDER)
 
 
 def user_cache_folder(root: Path) -> Path:

@@ -13,6 +13,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient, make_test_lsp_client
 
+from analyzers.workspace import user_cache_folder
 from tests.e2e.conftest import Session, copy_fixture, start_session, stop_session
 
 
@@ -61,8 +62,8 @@ async def test_a_mypy_config_error_is_shown_once(basic_project: Path) -> None:
 
 
 async def test_a_corrupt_cache_database_is_rebuilt(basic_project: Path) -> None:
-    cache = basic_project / ".tapps_cache"
-    cache.mkdir()
+    cache = user_cache_folder(basic_project)  # an untrusted workspace's cache
+    cache.mkdir(parents=True)
     (cache / "results.sqlite3").write_bytes(b"this is not a database" * 100)
     session = await start_session(basic_project)
     try:

@@ -14,10 +14,14 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 
+from analyzers.workspace import user_cache_folder
 from tests.e2e.conftest import Session, start_session, stop_session
 from tests.e2e.test_review_commands import APP_FILES, execute
 
-TASKS_DB = Path(".tapps_cache") / "tasks.sqlite3"
+
+def tasks_db(root: Path) -> Path:
+    """Where the untrusted workspace's task store is: the user's cache folder for it."""
+    return user_cache_folder(root) / "tasks.sqlite3"
 
 
 class Updates:
@@ -164,7 +168,7 @@ async def test_results_survive_a_restart_and_a_crash_leaves_no_running_task(
 
     # A server killed while a task runs leaves its row `running`. Killing one at exactly
     # that moment is not cheap to cause for real, so the row is rewritten as it was.
-    with sqlite3.connect(basic_project / TASKS_DB) as conn:
+    with sqlite3.connect(tasks_db(basic_project)) as conn:
         conn.execute(
             "UPDATE tasks SET state = 'running', finished_at = NULL, result = NULL WHERE id = ?",
             (crashed,),
@@ -188,7 +192,7 @@ async def test_shutdown_stops_a_running_task_and_records_it(basic_project: Path)
         await updates.wait_for(lambda u: u["taskId"] == task_id and u["state"] == "running")
     finally:
         await stop_session(session)
-    with sqlite3.connect(basic_project / TASKS_DB) as conn:
+    with sqlite3.connect(tasks_db(basic_project)) as conn:
         state, error = conn.execute(
             "SELECT state, error FROM tasks WHERE id = ?", (task_id,)
         ).fetchone()

@@ -124,9 +124,9 @@ async def test_a_trusted_workspace_runs_its_interpreter_and_plugin(tmp_path: Pat
     assert "venv" not in markers(root), "the `interpreter` setting comes before `.venv`"
 
 
-def run_check(root: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def run_check(root: Path, *extra: str, target: str = "pkg") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server", "check", "--format", "json", *extra, "pkg"],
+        [sys.executable, "-m", "server", "check", "--format", "json", *extra, target],
         cwd=root,
         capture_output=True,
         text=True,
@@ -222,14 +222,7 @@ def test_check_never_lets_mypy_find_a_config_or_install_by_itself(tmp_path: Path
     marker_script(root / "evil_plugin.py", root / "MARKER-plugin")
     marker_script(root / "pip.py", root / "MARKER-pip")
     for target in ("sub/x.py", "."):
-        done = subprocess.run(
-            [sys.executable, "-m", "server", "check", "--format", "json", target],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        done = run_check(root, target=target)
         assert markers(root) == [], done.stdout[-2000:]
 
 
@@ -273,3 +266,44 @@ async def test_a_file_outside_the_trusted_folders_is_not_trusted(tmp_path: Path)
     finally:
         await stop_session(session)
     assert markers(hostile) == []
+
+
+def test_a_folder_name_is_never_read_as_a_mypy_option(tmp_path: Path) -> None:
+    """The top-level folder becomes mypy's target: one named `@argsfile` or
+    `--config-file=x.ini` must stay a path (mypy expands `@file` arguments)."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.ruff]\n")
+    (root / "argsfile").write_text("--python-executable=tools/evil\nok.py\n")
+    (root / "ok.py").write_text("")
+    (root / "tools").mkdir()
+    (root / "tools" / "evil").write_text(f'#!/bin/sh\n: > "{root / "MARKER-exec"}"\n')
+    (root / "tools" / "evil").chmod(0o755)
+    (root / "x.ini").write_text("[mypy]\nplugins = evil_plugin.py\n")
+    marker_script(root / "evil_plugin.py", root / "MARKER-plugin")
+    for folder in ("@argsfile", "--config-file=x.ini"):
+        (root / folder).mkdir()
+        (root / folder / "mod.py").write_text("COUNT: int = 'many'\n")
+    for target in ("@argsfile/mod.py", "."):
+        run_check(root, target=f"./{target}" if target.startswith("@") else target)
+    assert markers(root) == []
+
+
+def test_untrusted_mypy_starts_no_worker_that_imports_the_root(tmp_path: Path) -> None:
+    """`num_workers` has mypy start `python -m mypy.build_worker` in the root, and
+    `install_types` with `non_interactive` is refused by mypy once we say
+    `--no-install-types` unless we also say `--interactive`."""
+    root = tmp_path / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "__init__.py").write_text("")
+    (root / "pkg" / "mod.py").write_text("COUNT: int = 'many'\n")
+    (root / "mypy.ini").write_text(
+        "[mypy]\nnum_workers = 2\ninstall_types = True\nnon_interactive = True\n"
+    )
+    (root / "mypy").mkdir()
+    marker_script(root / "mypy" / "__init__.py", root / "MARKER-mypy-package")
+    done = run_check(root)
+    assert markers(root) == []
+    files = {entry["path"]: entry for entry in json.loads(done.stdout)["files"]}
+    mypy = files["pkg/mod.py"]["report"]["mypy"]
+    assert [f["code"] for f in mypy["findings"]] == ["assignment"], mypy

@@ -212,3 +212,23 @@ def test_the_module_launcher_does_not_import_from_the_working_directory(
     )
     assert unsafe is not None and marker.exists(), "the plain `-m` imports it (the hole)"
     assert shown_command(module_command("/py", "mypy")) == "/py -m mypy"
+
+
+def test_the_launcher_drops_the_working_directory_before_importing_runpy(
+    tmp_path: Path,
+) -> None:
+    """Without frozen modules (as on Python 3.10 and older) `runpy` itself is imported from
+    sys.path: a `runpy.py` in the project root must not be the one."""
+    marker = tmp_path / "MARKER"
+    (tmp_path / "runpy.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    python, *rest = module_command(sys.executable, "mypy")
+    done = subprocess.run(
+        [python, "-X", "frozen_modules=off", *rest, "--version"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert not marker.exists()

@@ -389,3 +389,20 @@ def test_worker_protocol_and_exit_at_end_of_input(tmp_path: Path) -> None:
     assert [r["id"] for r in replies] == [1, 2, 3]
     assert replies[0]["ok"] and replies[0]["rss_mb"] > 0 and replies[0]["checks"] == 0
     assert [(r["ok"], r["kind"]) for r in replies[1:]] == [(False, "protocol")] * 2
+
+
+async def test_an_engine_refused_at_launch_starts_no_worker(tmp_path: Path) -> None:
+    """Every start and restart asks first: a config that gained plugins since the last
+    start (no file watcher told us) must not be loaded by a restarted worker."""
+    engine = MypyEngine(
+        python=sys.executable,
+        root=tmp_path,
+        argv=["."],
+        timeout=30,
+        launch_refusal=lambda: "its mypy config sets `plugins`",
+    )
+    with pytest.raises(EngineError) as raised:
+        await engine.check([], [])
+    assert raised.value.kind == "untrusted"
+    assert engine.pid is None
+    await engine.close()
