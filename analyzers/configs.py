@@ -170,13 +170,19 @@ def mypy_config_value(config_file: Path, name: str) -> Any:
     stripped string from an ini file; None when unset or unreadable."""
     if config_file.name == "pyproject.toml":
         return tool_table(read_toml(config_file), "mypy").get(name)
+    return _ini_mypy_section(read_text(config_file)).get(name)
+
+
+@functools.lru_cache(maxsize=32)
+def _ini_mypy_section(text: str) -> dict[str, str]:
+    """The `[mypy]` section of an ini file's text, parsed once per content (the trust
+    check reads a dozen options on every run)."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(config_file, encoding="utf-8")
-        raw = parser.get("mypy", name, fallback=None)
-    except (configparser.Error, UnicodeDecodeError):
-        return None
-    return None if raw is None else raw.strip()
+        parser.read_string(text)
+        return {key: value.strip() for key, value in parser.items("mypy")}
+    except configparser.Error:
+        return {}
 
 
 def _applies_to_ruff(candidate: Path) -> bool:

@@ -17,13 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzers.cache.keys import KeyBuilder
-from analyzers.process import ProcessError, run_process
+from analyzers.process import SAFE_PATH_PRELUDE, ProcessError, run_process
 
-# The first statement takes the working directory off sys.path (`-c` puts it first before
-# Python 3.11's safe_path), so a module of the project's cannot stand in for json or site.
+# A module of the project's must not stand in for json or site: the prelude first.
 _PROBE = (
-    "import sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0);"
-    "import importlib.util, json, site, sysconfig;"
+    SAFE_PATH_PRELUDE + "import importlib.util, json, site, sysconfig;"
     "paths = [sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib']];"
     "paths += getattr(site, 'getsitepackages', lambda: [])();"
     "spec = importlib.util.find_spec('mypy');"

@@ -12,7 +12,7 @@ interpreter a setting names there.
 Python starts with the working directory (the project root) first on `sys.path` for
 `-m` and `-c`, so a module of the repository's (a `mypy_extensions.py` at the root)
 would be imported in place of mypy's own: every Python we start goes through
-`module_command` or `SAFE_PATH_PRELUDE`, which take that entry out.
+`module_command` or `process.SAFE_PATH_PRELUDE`, which take that entry out.
 """
 
 from __future__ import annotations
@@ -24,10 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyzers.environment import interpreter_facts
+from analyzers.process import SAFE_PATH_PRELUDE
 from analyzers.trust import (
+    BIN,
+    PYTHON,
     inside_untrusted_message,
     may_run,
     program_location,
+    resolve_against,
     same_interpreter,
     workspace_interpreters,
 )
@@ -36,8 +40,8 @@ OURS = "tapps-lsp's own"
 # `python -m MODULE ARGS` without the working directory on sys.path: Python 3.11's
 # PYTHONSAFEPATH and -P leave it out already; older ones put it first for `-c` too.
 _RUN_MODULE = (
-    "import sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); import runpy; "
-    "runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)"
+    SAFE_PATH_PRELUDE
+    + "import runpy; runpy.run_module(sys.argv.pop(1), run_name='__main__', alter_sys=True)"
 )
 
 
@@ -97,11 +101,11 @@ def candidate_interpreters(
     workspace's trust lets run."""
     found: list[tuple[str, str]] = []
     if setting:
-        found.append((_resolve_setting(root, setting), "setting `interpreter`"))
+        found.append((str(resolve_against(setting, root)), "setting `interpreter`"))
     found.extend(workspace_interpreters(root))
     virtual_env = environ.get("VIRTUAL_ENV")
     if virtual_env:
-        found.append((str(Path(virtual_env) / _BIN / _PYTHON), "$VIRTUAL_ENV"))
+        found.append((str(Path(virtual_env) / BIN / PYTHON), "$VIRTUAL_ENV"))
     return [
         (python, origin)
         for python, origin in found
@@ -154,7 +158,7 @@ def _refused_setting(
         return "the `mypy.path` setting is not run", problem
     if mypy_path or not interpreter:
         return None
-    python = _resolve_setting(root, interpreter)
+    python = str(resolve_against(interpreter, root))
     if not _is_executable(python):
         problem = f"the `interpreter` setting names {interpreter}, which is not an executable"
         return "the `interpreter` setting is not usable", problem
@@ -197,15 +201,6 @@ async def _ours(origin: str, problem: str | None = None) -> PythonEnvironment:
 
 def _our_mypy() -> tuple[str, ...]:
     return module_command(sys.executable, "mypy")
-
-
-_BIN = "Scripts" if sys.platform == "win32" else "bin"
-_PYTHON = "python.exe" if sys.platform == "win32" else "python"
-
-
-def _resolve_setting(root: Path, setting: str) -> str:
-    path = Path(os.path.expanduser(setting))
-    return str(path if path.is_absolute() else root / path)
 
 
 def _is_executable(path: str) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzers.process import child_env
+from analyzers.process import SAFE_PATH_PRELUDE, child_env
 from analyzers.settings import DEFAULT_MAX_RSS_MB
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,8 @@ _WORKER_FILE = Path(__file__).resolve().with_name("mypy_worker.py")
 # folder on the path of another environment's interpreter would shadow that
 # environment's own mypy with ours. `-c` puts the cwd first on sys.path; drop it.
 _RUN_WORKER = (
-    "import sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); import runpy; "
-    "sys.argv = sys.argv[1:]; "
-    "runpy.run_path(sys.argv[0], run_name='__main__')"
+    SAFE_PATH_PRELUDE
+    + "import runpy; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 )
 _STDERR_TAIL = 40
 _READ_LIMIT = 1 << 28

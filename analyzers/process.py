@@ -27,6 +27,10 @@ class ProcessError(Exception):
 
 
 _RUNNING: set[asyncio.subprocess.Process] = set()
+# The first statement of every `python -c` we start: the working directory (the project
+# root) off sys.path before anything is imported, where Python 3.11's safe_path (which
+# PYTHONSAFEPATH below sets) has not left it out already.
+SAFE_PATH_PRELUDE = "import sys; getattr(sys.flags, 'safe_path', 0) or sys.path.pop(0); "
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:

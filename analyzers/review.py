@@ -469,8 +469,7 @@ class Reviewer:
                 environment=environment,
                 trusted=self.settings.trusted_workspace,
             )
-            runs_code = project.untrusted_code() is not None
-            if self.settings.mypy.engine and environment.mypy_python is not None and not runs_code:
+            if self.settings.mypy.engine and environment.mypy_python is not None:
                 project.backend = EngineBackend(
                     environment.mypy_python,
                     config.root,

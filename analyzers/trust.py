@@ -177,14 +177,14 @@ def program_location(program: str, root: Path) -> Path | None:
     if os.sep not in program and not (os.altsep and os.altsep in program):
         found = shutil.which(program)
         return Path(found) if found else None
-    return _absolute(program, root)
+    return resolve_against(program, root)
 
 
 def workspace_interpreters(root: Path) -> list[tuple[str, str]]:
     """The workspace's own environments' interpreters, (path, where from), that exist."""
     found = []
     for folder in (".venv", "venv"):
-        python = root / folder / _BIN / _PYTHON
+        python = root / folder / BIN / PYTHON
         if os.path.isfile(python) and os.access(python, os.X_OK):
             found.append((str(python), f"workspace `{folder}`"))
     return found
@@ -221,9 +221,9 @@ def code_mypy_would_run(config: MypyConfig, args: Sequence[str]) -> str | None:
     config_file = config.config_file
     for index, arg in enumerate(args):
         if arg == "--config-file" and index + 1 < len(args):
-            config_file = _absolute(args[index + 1], config.root)
+            config_file = resolve_against(args[index + 1], config.root)
         elif arg.startswith("--config-file="):
-            config_file = _absolute(arg.split("=", 1)[1], config.root)
+            config_file = resolve_against(arg.split("=", 1)[1], config.root)
     if config_file is None:
         return None
     for option in (*CODE_OPTIONS, *WRITE_OPTIONS):
@@ -261,8 +261,8 @@ def confine(path: Path, roots: Iterable[Path]) -> Path | None:
     return None
 
 
-_BIN = "Scripts" if sys.platform == "win32" else "bin"
-_PYTHON = "python.exe" if sys.platform == "win32" else "python"
+BIN = "Scripts" if sys.platform == "win32" else "bin"
+PYTHON = "python.exe" if sys.platform == "win32" else "python"
 
 
 def same_interpreter(a: str, b: str) -> bool:
@@ -275,7 +275,8 @@ def same_interpreter(a: str, b: str) -> bool:
     return same_folder and os.path.realpath(a) == os.path.realpath(b)
 
 
-def _absolute(value: str, root: Path) -> Path:
+def resolve_against(value: str, root: Path) -> Path:
+    """A setting's path: `~` expanded, a relative one against the project root."""
     path = Path(os.path.expanduser(value))
     return path if path.is_absolute() else root / path
 

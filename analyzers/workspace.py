@@ -17,8 +17,10 @@ from analyzers.settings import ReviewSettings, build_settings, merge_layers, nor
 from analyzers.timings import Timings
 from analyzers.trust import (
     TRUST_KEY,
+    client_layer_message,
     ignored_message,
     not_run_interpreters,
+    screen_client_layer,
     screen_project_layer,
     untrusted_notices,
 )
@@ -39,18 +41,29 @@ def project_root(path: Path) -> Path:
 
 
 def project_settings(
-    root: Path, *client_layers: Mapping[str, Any] | None
+    root: Path,
+    *client_layers: Mapping[str, Any] | None,
+    workspace_fed: Mapping[str, Any] | None = None,
+    pinned: Mapping[str, Any] | None = None,
 ) -> tuple[ReviewSettings, list[str]]:
-    """Defaults, then `[tool.tapps]`, then each client layer (the editor's, the CLI's): a
-    later layer wins per key. What an untrusted workspace may not choose is left out of
-    `[tool.tapps]`, and the problems say so."""
+    """Defaults, then `[tool.tapps]`, then each client layer (initializationOptions, the
+    CLI's), then `workspace_fed` (workspace/configuration: a client may fill it from the
+    workspace's own files), then `pinned`: a later layer wins per key. What an untrusted
+    workspace may not choose is left out of `[tool.tapps]` and `workspace_fed`, and the
+    problems say so. Trust itself comes from the client layers and `pinned` only."""
     client = merge_layers(*client_layers)
-    trusted = client.get(TRUST_KEY) is True
+    trusted = merge_layers(client, pinned).get(TRUST_KEY) is True
     own = normalise(pyproject_tapps_section(root))
     screened, ignored = screen_project_layer(own, trusted=trusted)
-    settings, problems = build_settings(merge_layers(screened, client))
+    fed = normalise(workspace_fed or {})
+    fed_ignored: list[str] = []
+    if not trusted:
+        fed, fed_ignored = screen_client_layer(fed, client)
+    settings, problems = build_settings(merge_layers(screened, client, fed, pinned))
     if ignored:
         problems.insert(0, ignored_message(ignored, root / "pyproject.toml"))
+    if fed_ignored:
+        problems.append(client_layer_message(fed_ignored))
     problems.extend(untrusted_notices(root, settings))
     return settings, problems
 

@@ -12,9 +12,9 @@ from typing import Any
 from analyzers.cache.store import ResultStore
 from analyzers.findings import FileReport
 from analyzers.review import Reviewer
-from analyzers.settings import ReviewSettings, merge_layers, normalise
+from analyzers.settings import ReviewSettings
 from analyzers.timings import Timings
-from analyzers.trust import TRUST_KEY, client_layer_message, screen_client_layer
+from analyzers.trust import TRUST_KEY
 from analyzers.workspace import (
     make_reviewer,
     open_store,
@@ -43,16 +43,12 @@ class Folder:
 
     def configure(self, global_settings: Mapping[str, Any] | None) -> bool:
         """Rebuild settings from every layer; returns True when they changed."""
-        initialization = normalise(global_settings or {})
-        editor: dict[str, Any] = self.editor_settings
-        ignored: list[str] = []
-        if merge_layers(initialization, self.pinned_settings).get(TRUST_KEY) is not True:
-            editor, ignored = screen_client_layer(normalise(editor), initialization)
         settings, problems = project_settings(
-            self.root, global_settings, editor, self.pinned_settings
+            self.root,
+            global_settings,
+            workspace_fed=self.editor_settings,
+            pinned=self.pinned_settings,
         )
-        if ignored:
-            problems.append(client_layer_message(ignored))
         changed = settings != self.settings or self.reviewer is None
         self.problems = problems
         if changed:
