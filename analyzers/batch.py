@@ -30,10 +30,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from analyzers.findings import FileReport
-from analyzers.mypy import MypyProject
-from analyzers.review import Reviewer, Snapshot
-from analyzers.text import UndecodableSource, decode_source
+from tapps_lsp.analyzers.findings import FileReport
+from tapps_lsp.analyzers.mypy import MypyProject
+from tapps_lsp.analyzers.review import Reviewer, Snapshot
+from tapps_lsp.analyzers.text import UndecodableSource, decode_source
 
 log = logging.getLogger(__name__)
 _WORST_FILES = 10

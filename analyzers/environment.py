@@ -16,8 +16,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyzers.cache.keys import KeyBuilder
-from analyzers.process import SAFE_PATH_PRELUDE, ProcessError, run_process
+from tapps_lsp.analyzers.cache.keys import KeyBuilder
+from tapps_lsp.analyzers.process import SAFE_PATH_PRELUDE, ProcessError, run_process
 
 # A module of the project's must not stand in for json or site: the prelude first.
 _PROBE = (

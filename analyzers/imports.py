@@ -25,9 +25,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from analyzers import pyast
-from analyzers.cache.keys import KeyBuilder, content_hash
-from analyzers.cache.store import ResultStore
+from tapps_lsp.analyzers import pyast
+from tapps_lsp.analyzers.cache.keys import KeyBuilder, content_hash
+from tapps_lsp.analyzers.cache.store import ResultStore
 
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
 MAX_PROJECT_FILES = 20_000

@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from analyzers.environment import interpreter_facts
-from analyzers.process import SAFE_PATH_PRELUDE
-from analyzers.trust import (
+from tapps_lsp.analyzers.environment import interpreter_facts
+from tapps_lsp.analyzers.process import SAFE_PATH_PRELUDE
+from tapps_lsp.analyzers.trust import (
     BIN,
     PYTHON,
     inside_untrusted_message,

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from analyzers import pyast
+from tapps_lsp.analyzers import pyast
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from analyzers.cache.keys import KeyBuilder
-from analyzers.configs import MypyConfig, mypy_config_value, read_text, user_mypy_configs
-from analyzers.findings import (
+from tapps_lsp.analyzers.cache.keys import KeyBuilder
+from tapps_lsp.analyzers.configs import MypyConfig, mypy_config_value, read_text, user_mypy_configs
+from tapps_lsp.analyzers.findings import (
     Finding,
     Related,
     Severity,
@@ -31,14 +31,18 @@ from analyzers.findings import (
     ToolFailure,
     as_stale,
 )
-from analyzers.imports import ProjectGraph, ProjectIndexer
-from analyzers.interpreter import PythonEnvironment
-from analyzers.mypy_backend import EngineBackend
-from analyzers.mypy_columns import MypyColumnMapper
-from analyzers.mypy_engine import EngineError, EngineResult
-from analyzers.process import Completed, ProcessError, run_process
-from analyzers.settings import MypySettings
-from analyzers.trust import code_mypy_would_run, untrusted_mypy_args, untrusted_mypy_message
+from tapps_lsp.analyzers.imports import ProjectGraph, ProjectIndexer
+from tapps_lsp.analyzers.interpreter import PythonEnvironment
+from tapps_lsp.analyzers.mypy_backend import EngineBackend
+from tapps_lsp.analyzers.mypy_columns import MypyColumnMapper
+from tapps_lsp.analyzers.mypy_engine import EngineError, EngineResult
+from tapps_lsp.analyzers.process import Completed, ProcessError, run_process
+from tapps_lsp.analyzers.settings import MypySettings
+from tapps_lsp.analyzers.trust import (
+    code_mypy_would_run,
+    untrusted_mypy_args,
+    untrusted_mypy_message,
+)
 
 DOCS_URL = "https://mypy.readthedocs.io/en/stable/_refs.html#code-{code}"
 _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "note": Severity.INFORMATION}
@@ -113,12 +117,13 @@ class RawMessage:
 def parse_output(stdout: bytes, root: Path) -> list[RawMessage]:
     """mypy's `-O json` lines; anything else on stdout (a plugin's print) is skipped."""
     messages: list[RawMessage] = []
+    real_paths: dict[str, Path] = {}
     for output_line in stdout.splitlines():
         stripped = output_line.strip()
         if not stripped.startswith(b"{"):
             continue
         try:
-            message = _raw_message(json.loads(stripped), root)
+            message = _raw_message(json.loads(stripped), root, real_paths)
         except (ValueError, TypeError, AttributeError):
             continue
         if message is not None:
@@ -126,13 +131,14 @@ def parse_output(stdout: bytes, root: Path) -> list[RawMessage]:
     return messages
 
 
-def _raw_message(record: dict[str, Any], root: Path) -> RawMessage | None:
+def _raw_message(
+    record: dict[str, Any], root: Path, real_paths: dict[str, Path]
+) -> RawMessage | None:
     file, text = record.get("file"), record.get("message")
     if not isinstance(file, str) or not isinstance(text, str):
         return None
-    path = Path(file)
     return RawMessage(
-        path=path if path.is_absolute() else root / path,
+        path=_real_path(file, root, real_paths),
         line=int(record.get("line") or 1),
         column=int(record.get("column") or 0),
         end_line=_optional_int(record.get("end_line")),
@@ -142,6 +148,15 @@ def _raw_message(record: dict[str, Any], root: Path) -> RawMessage | None:
         code=record.get("code"),
         severity=str(record.get("severity", "error")),
     )
+
+
+def _real_path(file: str, root: Path, real_paths: dict[str, Path]) -> Path:
+    """The file a message is about, as the reviewer names it (symlinks resolved): mypy names
+    a module by the path it found it at, which may run through a symlinked folder."""
+    path = real_paths.get(file)
+    if path is None:
+        path = real_paths[file] = (root / file).resolve()
+    return path
 
 
 def _optional_int(value: Any) -> int | None:
@@ -298,7 +313,10 @@ class MypyProject:
         return replace(run, warnings=(*notices, *run.warnings)) if notices else run
 
     def _from_engine(self, result: EngineResult, graph: ProjectGraph) -> MypyRun:
-        messages = [m for m in map(self._record, result.messages) if m is not None]
+        real_paths: dict[str, Path] = {}
+        messages = [
+            m for m in (self._record(r, real_paths) for r in result.messages) if m is not None
+        ]
         grouped = self._group(messages, {})
         owned = frozenset(p for p in graph.files if self.owns(p))
         warnings = tuple(line for line in result.other if line.strip())
@@ -306,9 +324,9 @@ class MypyProject:
             return self._blocked(grouped, owned, graph, warnings, result.duration_ms)
         return self._complete(grouped, owned, graph, warnings, result.duration_ms)
 
-    def _record(self, record: dict[str, Any]) -> RawMessage | None:
+    def _record(self, record: dict[str, Any], real_paths: dict[str, Path]) -> RawMessage | None:
         try:
-            return _raw_message(record, self.root)
+            return _raw_message(record, self.root, real_paths)
         except (ValueError, TypeError, AttributeError):
             return None
 

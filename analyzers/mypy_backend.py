@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzers.cache.keys import content_hash
-from analyzers.imports import ProjectGraph
-from analyzers.mypy_engine import EngineError, EngineResult, MypyEngine
-from analyzers.settings import DEFAULT_MAX_RSS_MB
+from tapps_lsp.analyzers.cache.keys import content_hash
+from tapps_lsp.analyzers.imports import ProjectGraph
+from tapps_lsp.analyzers.mypy_engine import EngineError, EngineResult, MypyEngine
+from tapps_lsp.analyzers.settings import DEFAULT_MAX_RSS_MB
 
 log = logging.getLogger(__name__)
 

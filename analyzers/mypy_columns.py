@@ -29,8 +29,8 @@ import re
 import tokenize
 from dataclasses import dataclass
 
-from analyzers import pyast
-from analyzers.findings import Span
+from tapps_lsp.analyzers import pyast
+from tapps_lsp.analyzers.findings import Span
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzers.process import SAFE_PATH_PRELUDE, child_env
-from analyzers.settings import DEFAULT_MAX_RSS_MB
+from tapps_lsp.analyzers.process import SAFE_PATH_PRELUDE, child_env
+from tapps_lsp.analyzers.settings import DEFAULT_MAX_RSS_MB
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from analyzers.cache.keys import KeyBuilder, content_hash
-from analyzers.cache.singleflight import SingleFlight
-from analyzers.cache.store import ResultStore
-from analyzers.configs import MypyConfig, find_mypy_config, read_text, ruff_config_files
-from analyzers.environment import environment_fingerprint
-from analyzers.findings import (
+from tapps_lsp.analyzers.cache.keys import KeyBuilder, content_hash
+from tapps_lsp.analyzers.cache.singleflight import SingleFlight
+from tapps_lsp.analyzers.cache.store import ResultStore
+from tapps_lsp.analyzers.configs import MypyConfig, find_mypy_config, read_text, ruff_config_files
+from tapps_lsp.analyzers.environment import environment_fingerprint
+from tapps_lsp.analyzers.findings import (
     FileReport,
     Finding,
     ScoreBreakdown,
@@ -32,10 +32,10 @@ from analyzers.findings import (
     ToolResult,
     as_stale,
 )
-from analyzers.imports import IMPORTS_GENERATION, ProjectGraph, ProjectIndexer
-from analyzers.interpreter import PythonEnvironment, choose_environment
-from analyzers.metrics import CodeMetrics, measure
-from analyzers.mypy import (
+from tapps_lsp.analyzers.imports import IMPORTS_GENERATION, ProjectGraph, ProjectIndexer
+from tapps_lsp.analyzers.interpreter import PythonEnvironment, choose_environment
+from tapps_lsp.analyzers.metrics import CodeMetrics, measure
+from tapps_lsp.analyzers.mypy import (
     MypyProject,
     MypyRun,
     config_text,
@@ -44,21 +44,21 @@ from analyzers.mypy import (
     run_targets,
     version_from_module,
 )
-from analyzers.mypy_backend import EngineBackend
-from analyzers.process import ProcessError
-from analyzers.ruff import ruff_command, ruff_version, run_ruff, run_ruff_batch
-from analyzers.score import FORMULA_VERSION, compute_score
-from analyzers.serialize import (
+from tapps_lsp.analyzers.mypy_backend import EngineBackend
+from tapps_lsp.analyzers.process import ProcessError
+from tapps_lsp.analyzers.ruff import ruff_command, ruff_version, run_ruff, run_ruff_batch
+from tapps_lsp.analyzers.score import FORMULA_VERSION, compute_score
+from tapps_lsp.analyzers.serialize import (
     METRICS_GENERATION,
     dump_metrics,
     dump_result,
     load_metrics,
     load_result,
 )
-from analyzers.settings import ReviewSettings
-from analyzers.timings import Timings
-from analyzers.tool_versions import VERSIONS_GENERATION, remembered_version
-from analyzers.trust import inside_untrusted_message, may_run
+from tapps_lsp.analyzers.settings import ReviewSettings
+from tapps_lsp.analyzers.timings import Timings
+from tapps_lsp.analyzers.tool_versions import VERSIONS_GENERATION, remembered_version
+from tapps_lsp.analyzers.trust import inside_untrusted_message, may_run
 
 log = logging.getLogger(__name__)
 _METRICS_MEMO_SIZE = 512

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from analyzers.findings import (
+from tapps_lsp.analyzers.findings import (
     Edit,
     Finding,
     Fix,
@@ -22,10 +22,10 @@ from analyzers.findings import (
     ToolFailure,
     ToolResult,
 )
-from analyzers.interpreter import module_command
-from analyzers.process import ProcessError, run_process
-from analyzers.settings import ToolSettings
-from analyzers.text import split_lines
+from tapps_lsp.analyzers.interpreter import module_command
+from tapps_lsp.analyzers.process import ProcessError, run_process
+from tapps_lsp.analyzers.settings import ToolSettings
+from tapps_lsp.analyzers.text import split_lines
 
 _ERROR_CODES = frozenset({"F821", "F822", "F823", "E999", "invalid-syntax"})
 _UNNECESSARY_CODES = frozenset({"F401", "F841", "F811", "RUF100", "F504", "F522", "F523"})

@@ -8,8 +8,8 @@ from typing import Any
 import cattrs
 from cattrs.preconf.json import make_converter
 
-from analyzers.findings import FileReport, ToolResult
-from analyzers.metrics import CodeMetrics
+from tapps_lsp.analyzers.findings import FileReport, ToolResult
+from tapps_lsp.analyzers.metrics import CodeMetrics
 
 converter = make_converter()
 # Stored metrics depend only on the content and on how they are measured.
@@ -56,7 +56,7 @@ def load_metrics(data: bytes | None) -> CodeMetrics | str | None:
 def prepare() -> None:
     """Build the converter's (un)structuring code now, not during the first review
     after a start (cattrs generates it at first use: about 10 ms)."""
-    from analyzers.findings import (  # noqa: PLC0415 - only needed here
+    from tapps_lsp.analyzers.findings import (  # noqa: PLC0415 - only needed here
         Edit,
         Finding,
         Fix,

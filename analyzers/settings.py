@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
-from analyzers.findings import Severity
+from tapps_lsp.analyzers.findings import Severity
 
 # A mypy engine past this resident size (MB) is restarted: `engineMaxRssMb`'s default.
 DEFAULT_MAX_RSS_MB = 1500

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from analyzers.cache.keys import KeyBuilder
-from analyzers.cache.store import ResultStore
-from analyzers.interpreter import module_of
+from tapps_lsp.analyzers.cache.keys import KeyBuilder
+from tapps_lsp.analyzers.cache.store import ResultStore
+from tapps_lsp.analyzers.interpreter import module_of
 
 VERSIONS_GENERATION = "versions=1"
 _KEY = "version:v1:"

@@ -30,10 +30,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analyzers.configs import MypyConfig, mypy_config_value, user_mypy_configs
+from tapps_lsp.analyzers.configs import MypyConfig, mypy_config_value, user_mypy_configs
 
 if TYPE_CHECKING:
-    from analyzers.settings import ReviewSettings
+    from tapps_lsp.analyzers.settings import ReviewSettings
 
 TRUST_KEY = "trusted_workspace"
 TRUST_SETTING = "trustedWorkspace"

@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from analyzers.cache.keys import content_hash
-from analyzers.cache.sqlite_store import SqliteStore
-from analyzers.cache.store import MemoryStore, ResultStore, TieredStore
-from analyzers.configs import pyproject_tapps_section
-from analyzers.review import Reviewer
-from analyzers.settings import ReviewSettings, build_settings, merge_layers, normalise
-from analyzers.timings import Timings
-from analyzers.trust import (
+from tapps_lsp.analyzers.cache.keys import content_hash
+from tapps_lsp.analyzers.cache.sqlite_store import SqliteStore
+from tapps_lsp.analyzers.cache.store import MemoryStore, ResultStore, TieredStore
+from tapps_lsp.analyzers.configs import pyproject_tapps_section
+from tapps_lsp.analyzers.review import Reviewer
+from tapps_lsp.analyzers.settings import ReviewSettings, build_settings, merge_layers, normalise
+from tapps_lsp.analyzers.timings import Timings
+from tapps_lsp.analyzers.trust import (
     TRUST_KEY,
     client_layer_message,
     ignored_message,

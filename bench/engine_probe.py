@@ -38,7 +38,7 @@ sys.path.insert(0, str(BENCH.parent))
 
 from corpus import prepare_rich  # noqa: E402
 
-from analyzers.mypy_engine import MypyEngine  # noqa: E402
+from tapps_lsp.analyzers.mypy_engine import MypyEngine  # noqa: E402
 
 INJECTED = '\n_x: int = "s"\n'
 ARGV = ["--config-file", "pyproject.toml"]

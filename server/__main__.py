@@ -1,5 +1,5 @@
 import sys
 
-from server.cli import main
+from tapps_lsp.server.cli import main
 
 sys.exit(main())

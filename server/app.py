@@ -9,8 +9,8 @@ from lsprotocol import types
 from pygls.capabilities import get_capability
 from pygls.lsp.server import LanguageServer
 
-from analyzers.process import kill_all_running
-from server import (
+from tapps_lsp.analyzers.process import kill_all_running
+from tapps_lsp.server import (
     commands,
     configuration,
     documents,
@@ -20,9 +20,9 @@ from server import (
     tasks,
     workspace_pull,
 )
-from server.diagnostics import supports_pull
-from server.protocol import TappsProtocol
-from server.session import Session
+from tapps_lsp.server.diagnostics import supports_pull
+from tapps_lsp.server.protocol import TappsProtocol
+from tapps_lsp.server.session import Session
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
-from analyzers.trust import confine
+from tapps_lsp.analyzers.trust import confine
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 
 def invalid(command: str, message: str) -> JsonRpcInvalidParams:

@@ -14,12 +14,18 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from analyzers.batch import BatchFile
-from analyzers.findings import FileReport
-from server.diagnostics import deliver, diagnostics_for, refresh_soon, show_failure, with_notice
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.analyzers.findings import FileReport
+from tapps_lsp.server.diagnostics import (
+    deliver,
+    diagnostics_for,
+    refresh_soon,
+    show_failure,
+    with_notice,
+)
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from analyzers.batch import BatchFile, BatchProgress, BatchReview, BatchSummary
-from analyzers.files import python_files
-from analyzers.findings import Severity
-from analyzers.review import Reviewer
-from analyzers.settings import ReviewSettings
-from analyzers.workspace import make_reviewer, open_store, project_root, project_settings
-from server.check_progress import ProgressBar, StageClock, stats_text
-from server.formats import RENDERERS, CheckRun
-from server.formats import text as text_format
-from server.formats.common import display
+from tapps_lsp.analyzers.batch import BatchFile, BatchProgress, BatchReview, BatchSummary
+from tapps_lsp.analyzers.files import python_files
+from tapps_lsp.analyzers.findings import Severity
+from tapps_lsp.analyzers.review import Reviewer
+from tapps_lsp.analyzers.settings import ReviewSettings
+from tapps_lsp.analyzers.workspace import make_reviewer, open_store, project_root, project_settings
+from tapps_lsp.server.check_progress import ProgressBar, StageClock, stats_text
+from tapps_lsp.server.formats import RENDERERS, CheckRun
+from tapps_lsp.server.formats import text as text_format
+from tapps_lsp.server.formats.common import display
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1

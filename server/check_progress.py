@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from analyzers.batch import BatchProgress, BatchSummary
-from server.formats.common import seconds
+from tapps_lsp.analyzers.batch import BatchProgress, BatchSummary
+from tapps_lsp.server.formats.common import seconds
 
 _BAR_WIDTH = 20
 

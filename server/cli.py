@@ -10,9 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from server.allocator import limit_malloc_arenas
-from server.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
-from server.formats import FORMATS
+from tapps_lsp.server.allocator import limit_malloc_arenas
+from tapps_lsp.server.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
+from tapps_lsp.server.formats import FORMATS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if logging.getLogger().level > logging.DEBUG:
         logging.getLogger("pygls").setLevel(logging.WARNING)
-    from server.app import serve  # noqa: PLC0415 - `check` never pays for importing pygls
+    from tapps_lsp.server.app import serve  # noqa: PLC0415 - `check` never pays for importing pygls
 
     limit_malloc_arenas()
     serve(tcp=args.tcp, host=args.host, port=args.port)

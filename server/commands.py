@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any, cast
 
 from pygls.capabilities import get_capability
 
-from analyzers.score import FORMULA_VERSION
-from analyzers.workspace import cache_folder, trust_summary
-from server.diagnostics import negotiated_encoding
-from server.session import Folder
+from tapps_lsp.analyzers.score import FORMULA_VERSION
+from tapps_lsp.analyzers.workspace import cache_folder, trust_summary
+from tapps_lsp.server.diagnostics import negotiated_encoding
+from tapps_lsp.server.session import Folder
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 PRINT_DEBUG_INFORMATION = "tapps.printDebugInformation"
 

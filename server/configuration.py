@@ -21,15 +21,15 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.capabilities import get_capability
 
-from analyzers import serialize
-from analyzers.configs import WATCHED_CONFIG_NAMES
-from analyzers.settings import normalise
-from analyzers.trust import TRUST_KEY, TRUST_SETTING
-from server.diagnostics import schedule_review, uri_to_path
+from tapps_lsp.analyzers import serialize
+from tapps_lsp.analyzers.configs import WATCHED_CONFIG_NAMES
+from tapps_lsp.analyzers.settings import normalise
+from tapps_lsp.analyzers.trust import TRUST_KEY, TRUST_SETTING
+from tapps_lsp.server.diagnostics import schedule_review, uri_to_path
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
-    from server.session import Folder
+    from tapps_lsp.server.app import TappsServer
+    from tapps_lsp.server.session import Folder
 
 log = logging.getLogger(__name__)
 SECTION = "tapps"

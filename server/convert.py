@@ -8,9 +8,9 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from analyzers.findings import FileReport, Finding, ScoreBreakdown, Severity, Span
-from analyzers.score import format_score
-from analyzers.text import decode_source, split_lines
+from tapps_lsp.analyzers.findings import FileReport, Finding, ScoreBreakdown, Severity, Span
+from tapps_lsp.analyzers.score import format_score
+from tapps_lsp.analyzers.text import decode_source, split_lines
 
 SCORE_SOURCE = "tapps"
 SCORE_CODE = "score"

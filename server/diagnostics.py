@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from analyzers.findings import (
+from tapps_lsp.analyzers.findings import (
     FileReport,
     Finding,
     Severity,
@@ -26,14 +26,14 @@ from analyzers.findings import (
     ToolFailure,
     ToolResult,
 )
-from analyzers.review import Reviewer, Snapshot
-from analyzers.text import UndecodableSource, decode_source, split_lines
-from server.convert import PositionMapper, report_diagnostics
-from server.protocol import client_pulls
-from server.session import DocumentState, Folder
+from tapps_lsp.analyzers.review import Reviewer, Snapshot
+from tapps_lsp.analyzers.text import UndecodableSource, decode_source, split_lines
+from tapps_lsp.server.convert import PositionMapper, report_diagnostics
+from tapps_lsp.server.protocol import client_pulls
+from tapps_lsp.server.session import DocumentState, Folder
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 log = logging.getLogger(__name__)
 _WAIT_SLACK_S = 15.0

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from server.diagnostics import schedule_review
+from tapps_lsp.server.diagnostics import schedule_review
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 
 def register(server: TappsServer) -> None:

@@ -28,13 +28,13 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from analyzers.mypy_engine import read_rss_mb
-from analyzers.settings import ReviewSettings
-from analyzers.timings import DEFAULT_WINDOW, Series, Timings, percentile
-from server.protocol import HELD_BY_DESIGN
+from tapps_lsp.analyzers.mypy_engine import read_rss_mb
+from tapps_lsp.analyzers.settings import ReviewSettings
+from tapps_lsp.analyzers.timings import DEFAULT_WINDOW, Series, Timings, percentile
+from tapps_lsp.server.protocol import HELD_BY_DESIGN
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 from lsprotocol import types
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from server.idle_gc import IdleCollector
+from tapps_lsp.server.idle_gc import IdleCollector
 
 # Requests answered only once something changes (long polls): never "slow", never busy.
 HELD_BY_DESIGN = frozenset({types.WORKSPACE_DIAGNOSTIC})

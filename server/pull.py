@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from server.diagnostics import diagnostics_for, pull_report, uri_to_path
+from tapps_lsp.server.diagnostics import diagnostics_for, pull_report, uri_to_path
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 PartialOrFull = (
     types.RelatedFullDocumentDiagnosticReport | types.RelatedUnchangedDocumentDiagnosticReport

@@ -19,20 +19,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
 
-from analyzers.batch import BatchProgress, BatchReview, BatchSummary, OnFile
-from analyzers.files import discover
-from analyzers.review import Reviewer
-from analyzers.workspace import cache_folder
-from server.arguments import Arguments, invalid, workspace_path
-from server.batch_publish import open_document, publish_batch_file
-from server.convert import score_json
-from server.diagnostics import uri_to_path
-from server.progress import WorkProgress
-from server.protocol import EXECUTE_PARAMS
+from tapps_lsp.analyzers.batch import BatchProgress, BatchReview, BatchSummary, OnFile
+from tapps_lsp.analyzers.files import discover
+from tapps_lsp.analyzers.review import Reviewer
+from tapps_lsp.analyzers.workspace import cache_folder
+from tapps_lsp.server.arguments import Arguments, invalid, workspace_path
+from tapps_lsp.server.batch_publish import open_document, publish_batch_file
+from tapps_lsp.server.convert import score_json
+from tapps_lsp.server.diagnostics import uri_to_path
+from tapps_lsp.server.progress import WorkProgress
+from tapps_lsp.server.protocol import EXECUTE_PARAMS
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
-    from server.session import Folder
+    from tapps_lsp.server.app import TappsServer
+    from tapps_lsp.server.session import Folder
 
 REVIEW_WORKSPACE = "tapps.reviewWorkspace"
 REVIEW_FILES = "tapps.reviewFiles"

@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analyzers.cache.store import ResultStore
-from analyzers.findings import FileReport
-from analyzers.review import Reviewer
-from analyzers.settings import ReviewSettings
-from analyzers.timings import Timings
-from analyzers.trust import TRUST_KEY
-from analyzers.workspace import (
+from tapps_lsp.analyzers.cache.store import ResultStore
+from tapps_lsp.analyzers.findings import FileReport
+from tapps_lsp.analyzers.review import Reviewer
+from tapps_lsp.analyzers.settings import ReviewSettings
+from tapps_lsp.analyzers.timings import Timings
+from tapps_lsp.analyzers.trust import TRUST_KEY
+from tapps_lsp.analyzers.workspace import (
     make_reviewer,
     open_store,
     project_root,

@@ -25,7 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from analyzers.cache.sqlite_open import open_database
+from tapps_lsp.analyzers.cache.sqlite_open import open_database
 
 log = logging.getLogger(__name__)
 

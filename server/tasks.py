@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 
-from analyzers.settings import ReviewSettings
-from analyzers.workspace import cache_folder
-from server.arguments import Arguments, invalid
-from server.review_commands import COMMANDS, CommandContext
-from server.task_store import INTERRUPTED, TaskRecord, TaskState, TaskStore, utc_now
+from tapps_lsp.analyzers.settings import ReviewSettings
+from tapps_lsp.analyzers.workspace import cache_folder
+from tapps_lsp.server.arguments import Arguments, invalid
+from tapps_lsp.server.review_commands import COMMANDS, CommandContext
+from tapps_lsp.server.task_store import INTERRUPTED, TaskRecord, TaskState, TaskStore, utc_now
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 log = logging.getLogger(__name__)
 

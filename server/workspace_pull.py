@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from analyzers.batch import BatchFile
-from server.diagnostics import diagnostics_for
-from server.progress import WorkProgress
-from server.review_commands import new_batch, workspace_files
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.server.diagnostics import diagnostics_for
+from tapps_lsp.server.progress import WorkProgress
+from tapps_lsp.server.review_commands import new_batch, workspace_files
 
 if TYPE_CHECKING:
-    from server.app import TappsServer
+    from tapps_lsp.server.app import TappsServer
 
 WorkspaceItem = (
     types.WorkspaceFullDocumentDiagnosticReport | types.WorkspaceUnchangedDocumentDiagnosticReport

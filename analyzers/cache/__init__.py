@@ -5,10 +5,10 @@ two never meet, so any key works with any store. `SingleFlight` makes
 concurrent requests for one key share one run.
 """
 
-from analyzers.cache.keys import KeyBuilder, content_hash
-from analyzers.cache.singleflight import SingleFlight
-from analyzers.cache.sqlite_store import SqliteStore
-from analyzers.cache.store import MemoryStore, ResultStore, StoreStats, TieredStore
+from tapps_lsp.analyzers.cache.keys import KeyBuilder, content_hash
+from tapps_lsp.analyzers.cache.singleflight import SingleFlight
+from tapps_lsp.analyzers.cache.sqlite_store import SqliteStore
+from tapps_lsp.analyzers.cache.store import MemoryStore, ResultStore, StoreStats, TieredStore
 
 __all__ = [
     "KeyBuilder",

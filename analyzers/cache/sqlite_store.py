@@ -22,8 +22,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from analyzers.cache.sqlite_open import open_database
-from analyzers.cache.store import MemoryStore, StoreStats
+from tapps_lsp.analyzers.cache.sqlite_open import open_database
+from tapps_lsp.analyzers.cache.store import MemoryStore, StoreStats
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@
 " Settings (buffer-local b:ale_python_tapps_* variables override these):
 "   g:ale_python_tapps_executable    'tapps-lsp'   the program to run
 "   g:ale_python_tapps_options       ''            arguments after it, e.g. with
-"       an interpreter as the executable: '-P -m server' (-P: not the project's own server package)
+"       an interpreter as the executable: '-P -m tapps_lsp.server' (-P: the project's folder stays off sys.path)
 "   g:ale_python_tapps_init_options  {}            initializationOptions
 "   g:ale_python_tapps_config        {}            settings pushed with
 "       workspace/didChangeConfiguration, e.g. {'tapps': {'scoreThreshold': 80}}

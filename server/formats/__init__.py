@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from server.formats import html, json_report, markdown, sarif
-from server.formats.common import CheckRun
+from tapps_lsp.server.formats import html, json_report, markdown, sarif
+from tapps_lsp.server.formats.common import CheckRun
 
 FORMATS = ("text", "json", "markdown", "html", "sarif")
 

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyzers.batch import BatchFile, BatchSummary
-from analyzers.findings import Finding, Severity
+from tapps_lsp.analyzers.batch import BatchFile, BatchSummary
+from tapps_lsp.analyzers.findings import Finding, Severity
 
 DEFAULT_THRESHOLD = 70
 # Score histogram buckets: 0-9, 10-19, ..., 80-89, 90-100.

@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from html import escape
 
-from analyzers.batch import BatchFile
-from analyzers.findings import FileReport, Finding
-from server.formats.common import (
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.analyzers.findings import FileReport, Finding
+from tapps_lsp.server.formats.common import (
     BUCKETS,
     CheckRun,
     counts,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from analyzers.batch import BatchFile
-from analyzers.serialize import report_to_json
-from server.formats.common import CheckRun
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.analyzers.serialize import report_to_json
+from tapps_lsp.server.formats.common import CheckRun
 
 
 def render(run: CheckRun) -> str:

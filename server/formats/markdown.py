@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from analyzers.batch import BatchFile
-from analyzers.findings import FileReport, Finding
-from server.formats.common import (
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.analyzers.findings import FileReport, Finding
+from tapps_lsp.server.formats.common import (
     CheckRun,
     counts,
     one_line,

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from analyzers.batch import BatchFile
-from analyzers.findings import Finding, Severity, Source, Span, ToolResult
-from analyzers.score import format_score
-from analyzers.text import split_lines
-from server.formats.common import CheckRun, ordered, score_of
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span, ToolResult
+from tapps_lsp.analyzers.score import format_score
+from tapps_lsp.analyzers.text import split_lines
+from tapps_lsp.server.formats.common import CheckRun, ordered, score_of
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"

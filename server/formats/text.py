@@ -3,9 +3,17 @@ problems and a summary line once every file is done."""
 
 from __future__ import annotations
 
-from analyzers.batch import BatchFile, BatchSummary
-from analyzers.score import format_score
-from server.formats.common import CheckRun, counts, one_line, ordered, score_of, seconds, totals
+from tapps_lsp.analyzers.batch import BatchFile, BatchSummary
+from tapps_lsp.analyzers.score import format_score
+from tapps_lsp.server.formats.common import (
+    CheckRun,
+    counts,
+    one_line,
+    ordered,
+    score_of,
+    seconds,
+    totals,
+)
 
 
 def file_line(item: BatchFile, name: str, width: int) -> str:

@@ -17,7 +17,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-SERVER_COMMAND = [sys.executable, "-m", "server", "serve"]
+SERVER_COMMAND = [sys.executable, "-m", "tapps_lsp.server", "serve"]
 WAIT_S = 60.0
 
 PUSH_CAPABILITIES = types.ClientCapabilities(

@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analyzers.workspace import user_cache_folder
+from tapps_lsp.analyzers.workspace import user_cache_folder
 
-CHECK = [sys.executable, "-m", "server", "check"]
+CHECK = [sys.executable, "-m", "tapps_lsp.server", "check"]
 
 
 def run_check(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -126,3 +126,21 @@ def _read_available(fd: int) -> bytes:
         return os.read(fd, 65536)
     except OSError:  # the terminal side is closed: everything has been read
         return b""
+
+
+def test_a_file_mypy_reaches_through_a_symlinked_folder_gets_its_findings(
+    tmp_path: Path,
+) -> None:
+    """mypy names a file by the path it found it at: here `ns/real/mod.py`, a symlink to
+    `real/mod.py`. The finding belongs to the file the user asked about (tapps-lsp's own
+    tree is laid out this way: `tapps_lsp/server` links `server/`)."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "__init__.py").write_text("")
+    (tmp_path / "real" / "mod.py").write_text('VALUE: int = "text"\n')
+    (tmp_path / "ns").mkdir()
+    (tmp_path / "ns" / "__init__.py").write_text("")
+    (tmp_path / "ns" / "real").symlink_to("../real", target_is_directory=True)
+    (tmp_path / "pyproject.toml").write_text('[tool.mypy]\nfiles = ["ns"]\n')
+    done = run_check("real/mod.py", "--no-cache", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "real/mod.py:1:14: assignment Incompatible types" in done.stdout

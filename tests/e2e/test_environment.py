@@ -17,7 +17,15 @@ from tests.environments import install_typed_package, make_venv
 USE = 'import fancylib\n\nTOTAL: int = fancylib.VALUE + "x"\n'
 FANCYLIB = "VALUE: int = 3\n"
 # The workspace's own .venv runs only in a trusted workspace.
-CHECK_TRUSTED = [sys.executable, "-m", "server", "check", "--format=json", "--no-cache", "--trust"]
+CHECK_TRUSTED = [
+    sys.executable,
+    "-m",
+    "tapps_lsp.server",
+    "check",
+    "--format=json",
+    "--no-cache",
+    "--trust",
+]
 
 
 def project_with_venv(root: Path, *, with_mypy: bool) -> Path:

@@ -13,7 +13,7 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient, make_test_lsp_client
 
-from analyzers.workspace import user_cache_folder
+from tapps_lsp.analyzers.workspace import user_cache_folder
 from tests.e2e.conftest import Session, copy_fixture, start_session, stop_session
 
 
@@ -174,7 +174,7 @@ async def test_stdio_flag_is_accepted_and_tcp_serves(basic_project: Path) -> Non
     await stop_session(session)
     port = 20000 + os.getpid() % 20000
     server = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--tcp", "--port", str(port)],
+        [sys.executable, "-m", "tapps_lsp.server", "serve", "--tcp", "--port", str(port)],
         stderr=subprocess.DEVNULL,
     )
     client: LanguageClient = make_test_lsp_client()
@@ -205,7 +205,7 @@ async def test_stdio_flag_is_accepted_and_tcp_serves(basic_project: Path) -> Non
 @pytest.mark.parametrize("flag", [["--stdio"], []])
 def test_console_script_accepts_stdio_flag(flag: list[str]) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "server", *flag],
+        [sys.executable, "-m", "tapps_lsp.server", *flag],
         input=b"",
         capture_output=True,
         timeout=60,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 
-from analyzers.workspace import user_cache_folder
+from tapps_lsp.analyzers.workspace import user_cache_folder
 from tests.e2e.conftest import Session, start_session, stop_session
 from tests.e2e.test_review_commands import APP_FILES, execute
 

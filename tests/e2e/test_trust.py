@@ -126,7 +126,7 @@ async def test_a_trusted_workspace_runs_its_interpreter_and_plugin(tmp_path: Pat
 
 def run_check(root: Path, *extra: str, target: str = "pkg") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "server", "check", "--format", "json", *extra, target],
+        [sys.executable, "-m", "tapps_lsp.server", "check", "--format", "json", *extra, target],
         cwd=root,
         capture_output=True,
         text=True,
@@ -176,7 +176,7 @@ def test_tcp_binds_to_loopback_unless_a_host_is_given(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     server = subprocess.Popen(
-        [sys.executable, "-m", "server", "serve", "--tcp", "--port", str(port)],
+        [sys.executable, "-m", "tapps_lsp.server", "serve", "--tcp", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -37,7 +37,7 @@ try
   filetype plugin on
   syntax off
   " What a user's vimrc would say (see editors/vim/README.md), with the server
-  " started as `python -m server`: an editor started by CI need not have the
+  " started as `python -m tapps_lsp.server`: an editor started by CI need not have the
   " virtual environment on PATH.
   let g:ale_linters = {'python': ['tapps']}
   let g:ale_linters_explicit = 1
@@ -46,7 +46,7 @@ try
   let g:ale_lint_on_text_changed = 'never'
   let g:ale_lint_on_insert_leave = 0
   let g:ale_python_tapps_executable = $TAPPS_E2E_PYTHON
-  let g:ale_python_tapps_options = '-P -m server'
+  let g:ale_python_tapps_options = '-P -m tapps_lsp.server'
   " settings both ways the README shows, each one observable: mypy's error becomes
   " a warning, ruff's F401 an error
   let g:ale_python_tapps_init_options = {'severity': {'mypy:assignment': 'warning'}}

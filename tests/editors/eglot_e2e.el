@@ -30,10 +30,10 @@
   (push (list :name name :ok (if ok t :json-false) :t_ms (e2e-ms) :detail detail) e2e-checks)
   ok)
 
-;; Our configuration, with the server started as `python -m server` (an editor
+;; Our configuration, with the server started as `python -m tapps_lsp.server` (an editor
 ;; started by CI need not have the virtual environment on PATH).
 (load (getenv "TAPPS_E2E_CONFIG") nil t)
-(setq tapps-lsp-command (list (getenv "TAPPS_E2E_PYTHON") "-m" "server")
+(setq tapps-lsp-command (list (getenv "TAPPS_E2E_PYTHON") "-m" "tapps_lsp.server")
       eglot-sync-connect 30
       eglot-autoreconnect nil
       ;; settings both ways the README shows, each one observable: the typeerr.py

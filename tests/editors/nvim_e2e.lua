@@ -6,7 +6,7 @@
 --
 -- Env:
 --   TAPPS_NVIM_PLUGIN   editors/nvim (put on 'runtimepath')
---   TAPPS_NVIM_PYTHON   the interpreter that runs `-m server` (absolute)
+--   TAPPS_NVIM_PYTHON   the interpreter that runs `-m tapps_lsp.server` (absolute)
 --   TAPPS_NVIM_OUT      where the JSON result is written
 --   TAPPS_NVIM_TIMEOUT  per-wait timeout in ms (default 20000)
 --   TAPPS_NVIM_REFRESH  "0": setup({diagnostic_refresh = false}) (to see nvim 0.11 alone)
@@ -84,7 +84,7 @@ if MODULE then
   vim.opt.runtimepath:prepend(plugin)
   tapps = require('tapps')
   tapps.setup({
-    cmd = { python, '-P', '-m', 'server' },
+    cmd = { python, '-P', '-m', 'tapps_lsp.server' },
     settings = SETTINGS,
     diagnostic_refresh = REFRESH,
     -- workspace trust per root: the root the client started in is asked
@@ -95,7 +95,7 @@ if MODULE then
   })
 else
   dofile(SNIPPET)
-  vim.lsp.config('tapps', { cmd = { python, '-P', '-m', 'server' }, settings = { tapps = SETTINGS }, init_options = SETTINGS })
+  vim.lsp.config('tapps', { cmd = { python, '-P', '-m', 'tapps_lsp.server' }, settings = { tapps = SETTINGS }, init_options = SETTINGS })
   -- what the harness needs of the module, without it
   tapps = {
     clients = function(bufnr)

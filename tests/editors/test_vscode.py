@@ -2,7 +2,7 @@
 
 The test builds the extension's .vsix from editors/vscode (`npm run package`), installs it
 into a fresh code-server (temp HOME and XDG dirs, `--log trace`), points `tapps.path` at
-this checkout's server (`sys.executable -m server`), opens a copy of tests/fixtures/basic
+this checkout's server (`sys.executable -m tapps_lsp.server`), opens a copy of tests/fixtures/basic
 and runs `vscode_e2e.js` (playwright-core) under `timeout`. The harness checks the
 Problems panel (ruff, mypy, the score), the status bar, the palette commands and a saved
 fix, and writes JSON; this test then stops code-server and reads the client's trace log
@@ -166,7 +166,7 @@ def user_settings() -> dict[str, Any]:
         "window.commandCenter": False,
         # The extension host does not see the test's PATH: an absolute command that
         # runs this checkout's server.
-        "tapps.path": [sys.executable, "-P", "-m", "server"],
+        "tapps.path": [sys.executable, "-P", "-m", "tapps_lsp.server"],
         # Every LSP message in the trace channel (code-server runs with --log trace).
         "tapps.trace.server": "verbose",
     }

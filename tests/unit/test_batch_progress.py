@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.batch import BatchFile, BatchProgress, BatchReview, ToolEstimate
-from analyzers.workspace import make_reviewer, open_store, project_settings
+from tapps_lsp.analyzers.batch import BatchFile, BatchProgress, BatchReview, ToolEstimate
+from tapps_lsp.analyzers.workspace import make_reviewer, open_store, project_settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from analyzers.cache import KeyBuilder, content_hash
+from tapps_lsp.analyzers.cache import KeyBuilder, content_hash
 
 
 def _key(*parts: tuple[str, str | bytes | int | None]) -> str:

@@ -8,11 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.cache import MemoryStore, SqliteStore, TieredStore, sqlite_open, sqlite_store
-from analyzers.cache.sqlite_store import DB_NAME
+from tapps_lsp.analyzers.cache import (
+    MemoryStore,
+    SqliteStore,
+    TieredStore,
+    sqlite_open,
+    sqlite_store,
+)
+from tapps_lsp.analyzers.cache.sqlite_store import DB_NAME
 
 GEN = "ruff=0.17.5;mypy=2.4.1;formula=1"
-LOGGER = "analyzers.cache.sqlite_store"
+LOGGER = "tapps_lsp.analyzers.cache.sqlite_store"
 
 
 @pytest.fixture

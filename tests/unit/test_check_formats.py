@@ -10,8 +10,8 @@ import jsonschema
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analyzers.batch import BatchFile, BatchProgress, BatchSummary
-from analyzers.findings import (
+from tapps_lsp.analyzers.batch import BatchFile, BatchProgress, BatchSummary
+from tapps_lsp.analyzers.findings import (
     FileReport,
     Finding,
     ScoreBreakdown,
@@ -21,11 +21,11 @@ from analyzers.findings import (
     ToolFailure,
     ToolResult,
 )
-from analyzers.text import split_lines
-from server.check import exit_code
-from server.check_progress import ProgressBar, StageClock, bar_line, stats_text
-from server.formats import RENDERERS, CheckRun, html, markdown, sarif, text
-from server.formats.common import histogram, worst_first
+from tapps_lsp.analyzers.text import split_lines
+from tapps_lsp.server.check import exit_code
+from tapps_lsp.server.check_progress import ProgressBar, StageClock, bar_line, stats_text
+from tapps_lsp.server.formats import RENDERERS, CheckRun, html, markdown, sarif, text
+from tapps_lsp.server.formats.common import histogram, worst_first
 
 CWD = Path("/work/project")
 SCHEMA = Path(__file__).resolve().parent.parent / "fixtures" / "sarif-schema-2.1.0.json"

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from analyzers import configs
-from analyzers.configs import (
+from tapps_lsp.analyzers import configs
+from tapps_lsp.analyzers.configs import (
     MypyConfig,
     find_mypy_config,
     pyproject_tapps_section,
     read_toml,
     ruff_config_files,
 )
-from analyzers.ruff import ruff_command
-from analyzers.settings import ToolSettings
+from tapps_lsp.analyzers.ruff import ruff_command
+from tapps_lsp.analyzers.settings import ToolSettings
 
 RUFF = ruff_command(ToolSettings())
 

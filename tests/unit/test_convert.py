@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
-from analyzers.findings import (
+from tapps_lsp.analyzers.findings import (
     Edit,
     FileReport,
     Finding,
@@ -19,9 +19,9 @@ from analyzers.findings import (
     Span,
     ToolResult,
 )
-from analyzers.score import format_score
-from analyzers.text import split_lines
-from server.convert import (
+from tapps_lsp.analyzers.score import format_score
+from tapps_lsp.analyzers.text import split_lines
+from tapps_lsp.server.convert import (
     SCORE_CODE,
     SCORE_SOURCE,
     PositionMapper,

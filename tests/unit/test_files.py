@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analyzers.files import discover, python_files
+from tapps_lsp.analyzers.files import discover, python_files
 
 
 def tree(root: Path, files: dict[str, str]) -> Path:

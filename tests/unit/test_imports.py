@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzers import imports as imports_module
-from analyzers.cache.keys import content_hash
-from analyzers.cache.store import MemoryStore
-from analyzers.imports import ProjectGraph, ProjectIndexer, module_name
+from tapps_lsp.analyzers import imports as imports_module
+from tapps_lsp.analyzers.cache.keys import content_hash
+from tapps_lsp.analyzers.cache.store import MemoryStore
+from tapps_lsp.analyzers.imports import ProjectGraph, ProjectIndexer, module_name
 
 OLD_NS = 1_600_000_000 * 10**9  # long ago: a stat this old is trusted
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.interpreter import (
+from tapps_lsp.analyzers.interpreter import (
     OURS,
     PythonEnvironment,
     candidate_interpreters,
@@ -18,7 +18,7 @@ from analyzers.interpreter import (
     shebang_interpreter,
     shown_command,
 )
-from analyzers.trust import same_interpreter
+from tapps_lsp.analyzers.trust import same_interpreter
 from tests.environments import make_venv
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.metrics import CodeMetrics, FunctionMetrics, describe_syntax_error, measure
+from tapps_lsp.analyzers.metrics import CodeMetrics, FunctionMetrics, describe_syntax_error, measure
 
 RUFF = Path("/tmp/venv/bin/ruff")
 

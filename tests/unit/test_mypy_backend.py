@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.cache.keys import content_hash
-from analyzers.imports import ProjectIndexer
-from analyzers.mypy_backend import EngineBackend
-from analyzers.mypy_engine import EngineResult
+from tapps_lsp.analyzers.cache.keys import content_hash
+from tapps_lsp.analyzers.imports import ProjectIndexer
+from tapps_lsp.analyzers.mypy_backend import EngineBackend
+from tapps_lsp.analyzers.mypy_engine import EngineResult
 from tests.unit.test_mypy_engine import TARGETS, cli_records, engine_records, make_project
 
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzers.findings import Span
-from analyzers.mypy_columns import MypyColumnMapper
+from tapps_lsp.analyzers.findings import Span
+from tapps_lsp.analyzers.mypy_columns import MypyColumnMapper
 
 # --- hand-made positions -------------------------------------------------------------
 

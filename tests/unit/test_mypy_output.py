@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.configs import MypyConfig
-from analyzers.findings import Severity, Source, Span
-from analyzers.imports import ProjectGraph, ProjectIndexer
-from analyzers.mypy import (
+from tapps_lsp.analyzers.configs import MypyConfig
+from tapps_lsp.analyzers.findings import Severity, Source, Span
+from tapps_lsp.analyzers.imports import ProjectGraph, ProjectIndexer
+from tapps_lsp.analyzers.mypy import (
     DOCS_URL,
     RawMessage,
     config_bool,
@@ -20,9 +20,9 @@ from analyzers.mypy import (
     run_targets,
     to_finding,
 )
-from analyzers.mypy_columns import MypyColumnMapper
-from analyzers.settings import MypySettings
-from analyzers.text import split_lines
+from tapps_lsp.analyzers.mypy_columns import MypyColumnMapper
+from tapps_lsp.analyzers.settings import MypySettings
+from tapps_lsp.analyzers.text import split_lines
 from tests.mypy_direct import run_mypy_json
 
 ROOT = Path("/project")

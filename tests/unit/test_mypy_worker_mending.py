@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from mypy.nodes import TypeInfo
 
-from analyzers.mypy_worker import Session
+from tapps_lsp.analyzers.mypy_worker import Session
 
 A_PY = """\
 def number() -> {kind}:

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from analyzers import pyast
+from tapps_lsp.analyzers import pyast
 
 NESTED = "x = " + "(" * 60 + "1" + ")" * 60 + "\n" + "def f():\n    return [[[[1]]]]\n" * 50
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from analyzers.cache.store import MemoryStore
-from analyzers.findings import FileReport
-from analyzers.review import Reviewer
-from analyzers.ruff import ruff_command
-from analyzers.settings import ToolSettings, build_settings, merge_layers
-from analyzers.workspace import make_reviewer
+from tapps_lsp.analyzers.cache.store import MemoryStore
+from tapps_lsp.analyzers.findings import FileReport
+from tapps_lsp.analyzers.review import Reviewer
+from tapps_lsp.analyzers.ruff import ruff_command
+from tapps_lsp.analyzers.settings import ToolSettings, build_settings, merge_layers
+from tapps_lsp.analyzers.workspace import make_reviewer
 
 RUFF = " ".join(shlex.quote(part) for part in ruff_command(ToolSettings()))
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from analyzers.findings import Finding, Severity, Source, Span
-from analyzers.ruff import check_argv, default_severity, parse_record, ruff_command
-from analyzers.settings import ToolSettings
-from analyzers.text import split_lines
+from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span
+from tapps_lsp.analyzers.ruff import check_argv, default_severity, parse_record, ruff_command
+from tapps_lsp.analyzers.settings import ToolSettings
+from tapps_lsp.analyzers.text import split_lines
 
 # The ruff the engine runs by default: the real tool, whatever way it is installed.
 RUFF = ruff_command(ToolSettings())

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzers.findings import Finding, ScoreBreakdown, Severity, Source, Span
-from analyzers.metrics import CodeMetrics, FunctionMetrics, measure
-from analyzers.score import (
+from tapps_lsp.analyzers.findings import Finding, ScoreBreakdown, Severity, Source, Span
+from tapps_lsp.analyzers.metrics import CodeMetrics, FunctionMetrics, measure
+from tapps_lsp.analyzers.score import (
     COMPLEXITY_WEIGHT,
     FORMULA_VERSION,
     LINT_WEIGHT,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from analyzers.findings import Severity
-from analyzers.settings import (
+from tapps_lsp.analyzers.findings import Severity
+from tapps_lsp.analyzers.settings import (
     CacheSettings,
     MypySettings,
     ReviewSettings,

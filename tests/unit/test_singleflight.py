@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from analyzers.cache import SingleFlight
+from tapps_lsp.analyzers.cache import SingleFlight
 
 
 class Probe:

@@ -4,6 +4,8 @@
   never be read as shell syntax.
 - The engine (`analyzers/`) never imports the LSP layer (pygls, lsprotocol) or the server:
   the CLI, the server and the tests all drive it as a plain library.
+- Our code is imported by its installed name only (`tapps_lsp.server`, `tapps_lsp.analyzers`):
+  a bare `server` or `analyzers` would be a second copy of the module, or somebody else's.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.process import run_process
+from tapps_lsp.analyzers.process import run_process
 
 REPO = Path(__file__).resolve().parents[2]
 OURS = [REPO / "analyzers", REPO / "server"]
 SHELL_CALLS = {"create_subprocess_shell", "system", "popen", "getoutput", "getstatusoutput"}
-LSP_PACKAGES = {"pygls", "lsprotocol", "server", "pytest_lsp"}
+LSP_PACKAGES = {"pygls", "lsprotocol", "tapps_lsp.server", "pytest_lsp"}
+BARE_NAMES = {"server", "analyzers"}
 
 
 def modules(*folders: Path) -> Iterator[tuple[Path, ast.Module]]:
@@ -74,13 +77,19 @@ def test_a_tool_path_with_shell_syntax_is_one_program(tmp_path: Path) -> None:
     assert not (tmp_path / "PWNED").exists() and not (tmp_path / "PWNED2").exists()
 
 
+def package_of(module: str) -> str:
+    """The top-level package, or for ours the namespace and the package (`tapps_lsp.server`)."""
+    parts = module.split(".")
+    return ".".join(parts[:2]) if parts[0] == "tapps_lsp" else parts[0]
+
+
 def imported_packages(tree: ast.Module) -> set[str]:
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(package_of(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
+            found.add(package_of(node.module))
     return found
 
 
@@ -91,7 +100,16 @@ def test_the_engine_never_imports_the_lsp_layer_or_the_server() -> None:
         if (used := imported_packages(tree) & LSP_PACKAGES)
     }
     assert found == {}
-    assert imported_packages(ast.parse("from pygls.lsp import x\nimport server.app\n")) == {
-        "pygls",
-        "server",
+    tree = ast.parse("from pygls.lsp import x\nimport tapps_lsp.server.app\n")
+    assert imported_packages(tree) == {"pygls", "tapps_lsp.server"}
+
+
+def test_our_packages_are_imported_by_their_installed_names_only() -> None:
+    found = {
+        str(path.relative_to(REPO)): sorted(used)
+        for path, tree in modules(*OURS, REPO / "tests", REPO / "bench")
+        if "fixtures" not in path.parts and ".corpus" not in path.parts
+        if (used := imported_packages(tree) & BARE_NAMES)
     }
+    assert found == {}
+    assert imported_packages(ast.parse("from analyzers.ruff import x\n")) == {"analyzers"}

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from analyzers.text import UndecodableSource, decode_source, split_lines
+from tapps_lsp.analyzers.text import UndecodableSource, decode_source, split_lines
 
 
 @pytest.mark.parametrize(

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.configs import find_mypy_config
-from analyzers.trust import (
+from tapps_lsp.analyzers.configs import find_mypy_config
+from tapps_lsp.analyzers.trust import (
     code_mypy_would_run,
     confine,
     may_run,
     screen_client_layer,
     untrusted_mypy_args,
 )
-from analyzers.workspace import cache_folder, project_settings, trust_summary
+from tapps_lsp.analyzers.workspace import cache_folder, project_settings, trust_summary
 
 HOSTILE = """
 [tool.tapps]
