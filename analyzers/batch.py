@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from tapps_lsp.analyzers.findings import FileReport
-from tapps_lsp.analyzers.mypy import MypyProject
+from tapps_lsp.analyzers.mypy.project import MypyProject
 from tapps_lsp.analyzers.review import Reviewer, Snapshot
 from tapps_lsp.analyzers.text import UndecodableSource, decode_source
 

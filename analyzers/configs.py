@@ -251,3 +251,26 @@ def user_mypy_configs() -> list[Path]:
 def pyproject_tapps_section(root: Path) -> dict[str, Any]:
     """`[tool.tapps]` from the pyproject.toml at `root`, or {}."""
     return tool_table(read_toml(root / "pyproject.toml"), "tapps")
+
+
+def config_option(config: MypyConfig, name: str) -> bool | str | None:
+    """A `[mypy]` option as the config file sets it (booleans parsed), or None."""
+    if config.config_file is None:
+        return None
+    value = mypy_config_value(config.config_file, name)
+    if config.config_file.name == "pyproject.toml":
+        return value if isinstance(value, bool | str) else None
+    if not isinstance(value, str):
+        return None
+    states = configparser.ConfigParser.BOOLEAN_STATES
+    return states.get(value.lower(), value)
+
+
+def config_bool(config: MypyConfig, name: str) -> bool | None:
+    value = config_option(config, name)
+    return value if isinstance(value, bool) else None
+
+
+def config_text(config: MypyConfig) -> str:
+    parts = [config.config_file, *user_mypy_configs()]
+    return "\n".join(f"{part}\n{read_text(part)}" for part in parts if part is not None)

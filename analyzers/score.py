@@ -11,8 +11,8 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 from fractions import Fraction
 
+from tapps_lsp.analyzers.code_metrics.measure import CodeMetrics
 from tapps_lsp.analyzers.findings import Finding, ScoreBreakdown, Severity, Source
-from tapps_lsp.analyzers.metrics import CodeMetrics
 
 FORMULA_VERSION: int = 2
 

@@ -8,8 +8,8 @@ from typing import Any
 import cattrs
 from cattrs.preconf.json import make_converter
 
+from tapps_lsp.analyzers.code_metrics.measure import CodeMetrics
 from tapps_lsp.analyzers.findings import FileReport, ToolResult
-from tapps_lsp.analyzers.metrics import CodeMetrics
 
 converter = make_converter()
 # Stored metrics depend only on the content and on how they are measured.

@@ -110,8 +110,10 @@ def process_name(pid: int, server: int) -> str:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return f"pid {pid}"
+    if any(a.endswith(b"mypy/worker.py") for a in argv):
+        return "mypy engine"
     words = [Path(a.decode(errors="replace")).name for a in argv if a]
-    if "mypy_worker.py" in words:
+    if "mypy_worker.py" in words:  # tapps-lsp before issue 13
         return "mypy engine"
     return f"{' '.join(words[:3])} ({pid})"
 

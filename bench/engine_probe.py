@@ -1,4 +1,4 @@
-"""Timing probe for the fine-grained mypy engine (analyzers/mypy_engine.py) on rich 15.0.0.
+"""Timing probe for the fine-grained mypy engine (analyzers/mypy/engine.py) on rich 15.0.0.
 
 It measures, on a private copy of the corpus (so concurrent benchmarks on the shared
 copy cannot disturb it, nor it them):
@@ -38,7 +38,7 @@ sys.path.insert(0, str(BENCH.parent))
 
 from corpus import prepare_rich  # noqa: E402
 
-from tapps_lsp.analyzers.mypy_engine import MypyEngine  # noqa: E402
+from tapps_lsp.analyzers.mypy.engine import MypyEngine  # noqa: E402
 
 INJECTED = '\n_x: int = "s"\n'
 ARGV = ["--config-file", "pyproject.toml"]

@@ -10,7 +10,7 @@ identical to what each column sees when it publishes for that edited file.
 ``compare`` matches a column's findings for the file against that reference on
 (1-based line, code, message). tapps-lsp, ``mypy`` per file and ``dmypy`` keep mypy's
 ``hint`` (mypy's notes for that error) after the message on a new line, as tapps-lsp's
-analyzers/mypy.py ``to_finding`` does; pylsp-mypy parses mypy's text output, where every
+analyzers/mypy/output.py ``to_finding`` does; pylsp-mypy parses mypy's text output, where every
 note is a diagnostic of its own (severity 3, no code), so for it notes are left out on both
 sides and only the message's first line is compared.
 """

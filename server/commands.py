@@ -63,7 +63,7 @@ async def _folder_info(folder: Folder) -> dict[str, Any]:
                 "configRoot": str(p.root),
                 "configFile": str(p.config.config_file or ""),
                 "targets": list(p.targets),
-                "engine": p.backend.describe() if p.backend else {"state": "off"},
+                "engine": p.engine.describe() if p.engine else {"state": "off"},
                 "notRun": p.untrusted_code(),
             }
             for p in (reviewer.projects() if reviewer else [])

@@ -28,7 +28,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from tapps_lsp.analyzers.mypy_engine import read_rss_mb
+from tapps_lsp.analyzers.mypy.engine import read_rss_mb
 from tapps_lsp.analyzers.settings import ReviewSettings
 from tapps_lsp.analyzers.timings import DEFAULT_WINDOW, Series, Timings, percentile
 from tapps_lsp.server.protocol import HELD_BY_DESIGN
@@ -125,7 +125,7 @@ class ServerMetrics:
             hits += reviewer.hits
             misses += reviewer.misses
             for project in reviewer.projects():
-                engine = project.backend.describe() if project.backend else {"state": "off"}
+                engine = project.engine.describe() if project.engine else {"state": "off"}
                 pid = engine.get("pid")  # an int, or None when it is not running
                 engines.append(
                     {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -42,6 +42,12 @@ class ResultStore(Protocol):
     def stats(self) -> StoreStats: ...
 
     def close(self) -> None: ...
+
+
+def put_all(store: ResultStore, entries: Iterable[tuple[str, bytes]], generation: str) -> None:
+    """Store several results of one generation (blocking: call it in a thread)."""
+    for key, value in entries:
+        store.put(key, value, generation=generation)
 
 
 class MemoryStore:

@@ -206,7 +206,7 @@ def no_tool_processes(session: Session) -> bool:
         except OSError:
             continue
         text = b" ".join(cmdline)
-        if b"mypy_worker" in text:
+        if b"mypy/worker.py" in text:
             continue
         if b"ruff" in text or b"-m mypy" in text:
             return False

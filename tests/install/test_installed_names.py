@@ -69,7 +69,7 @@ def test_the_worker_ships_beside_the_engine(installed: Path, tmp_path: Path) -> 
     """mypy_worker.py runs by path in the project's interpreter: it must be a plain file."""
     done = run_python(
         installed,
-        "import tapps_lsp.analyzers.mypy_engine as e; print(e._WORKER_FILE.is_file())",
+        "import tapps_lsp.analyzers.mypy.engine as e; print(e._WORKER_FILE.is_file())",
         tmp_path,
     )
     assert done.stdout.strip() == "True", done.stderr

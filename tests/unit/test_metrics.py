@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tapps_lsp.analyzers.metrics import CodeMetrics, FunctionMetrics, describe_syntax_error, measure
+from tapps_lsp.analyzers.code_metrics.measure import (
+    CodeMetrics,
+    FunctionMetrics,
+    describe_syntax_error,
+    measure,
+)
 
 RUFF = Path("/tmp/venv/bin/ruff")
 

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tapps_lsp.analyzers.findings import Span
-from tapps_lsp.analyzers.mypy_columns import MypyColumnMapper
+from tapps_lsp.analyzers.mypy.columns import MypyColumnMapper
 
 # --- hand-made positions -------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tapps_lsp.analyzers.mypy_engine import EngineError, MypyEngine
+from tapps_lsp.analyzers.mypy.engine import EngineError, MypyEngine
 from tests.mypy_direct import run_mypy_json
 
 TARGETS = ["pkg"]
@@ -324,7 +324,7 @@ async def test_a_check_of_many_files_is_followed_by_a_collection(
 PARENT_SCRIPT = """\
 import asyncio, sys
 from pathlib import Path
-from tapps_lsp.analyzers.mypy_engine import MypyEngine
+from tapps_lsp.analyzers.mypy.engine import MypyEngine
 
 async def main() -> None:
     engine = MypyEngine(python=sys.executable, root=Path(sys.argv[1]), argv=["pkg"], timeout=30)
@@ -376,7 +376,7 @@ def test_worker_protocol_and_exit_at_end_of_input(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     requests = [{"id": 1, "cmd": "stats"}, {"id": 2, "cmd": "check"}, {"id": 3, "cmd": "bogus"}]
     done = subprocess.run(
-        [sys.executable, "-m", "tapps_lsp.analyzers.mypy_worker"],
+        [sys.executable, "-m", "tapps_lsp.analyzers.mypy.worker"],
         input="".join(json.dumps(r) + "\n" for r in requests),
         cwd=tmp_path,
         env=env,

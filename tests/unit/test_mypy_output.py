@@ -7,20 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tapps_lsp.analyzers.configs import MypyConfig
+from tapps_lsp.analyzers.cache.recipes import MypyKeyContext
+from tapps_lsp.analyzers.configs import MypyConfig, config_bool, config_option
 from tapps_lsp.analyzers.findings import Severity, Source, Span
 from tapps_lsp.analyzers.imports import ProjectGraph, ProjectIndexer
-from tapps_lsp.analyzers.mypy import (
-    DOCS_URL,
-    RawMessage,
-    config_bool,
-    config_option,
-    file_key,
-    parse_output,
-    run_targets,
-    to_finding,
-)
-from tapps_lsp.analyzers.mypy_columns import MypyColumnMapper
+from tapps_lsp.analyzers.mypy.columns import MypyColumnMapper
+from tapps_lsp.analyzers.mypy.output import DOCS_URL, RawMessage, parse_output, to_finding
+from tapps_lsp.analyzers.mypy.project import run_targets
+from tapps_lsp.analyzers.mypy.runs import file_key
 from tapps_lsp.analyzers.settings import MypySettings
 from tapps_lsp.analyzers.text import split_lines
 from tests.mypy_direct import run_mypy_json
@@ -350,7 +344,7 @@ def test_config_option_reads_strings(tmp_path: Path, name: str, text: str) -> No
 
 # --- file_key --------------------------------------------------------------------------
 
-KEY_ARGS: dict[str, object] = {
+KEY_ARGS: dict[str, str] = {
     "version": "2.4.1",
     "config_text": "[tool.mypy]\nstrict = true\n",
     "settings_key": '{"args": []}',
@@ -375,8 +369,8 @@ def _project(root: Path) -> ProjectIndexer:
     return ProjectIndexer(root)
 
 
-def _key(graph: ProjectGraph, path: Path, **changes: object) -> str | None:
-    return file_key(path, graph, **{**KEY_ARGS, **changes})  # type: ignore[arg-type]
+def _key(graph: ProjectGraph, path: Path, **changes: str) -> str | None:
+    return file_key(path, graph, MypyKeyContext(**{**KEY_ARGS, **changes}))
 
 
 def test_file_key_is_stable(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from mypy.nodes import TypeInfo
 
-from tapps_lsp.analyzers.mypy_worker import Session
+from tapps_lsp.analyzers.mypy.worker import FineGrainedBuild
 
 A_PY = """\
 def number() -> {kind}:
@@ -53,18 +53,18 @@ def write_a(root: Path, kind: str) -> Path:
 
 
 @pytest.fixture
-def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Session:
+def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FineGrainedBuild:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg" / "__init__.py").write_text("")
     (tmp_path / "pkg" / "b.py").write_text(B_PY)
     (tmp_path / "pyproject.toml").write_text("[tool.mypy]\nstrict = true\n")
     write_a(tmp_path, "int")
     monkeypatch.chdir(tmp_path)
-    opened, _printed = Session.open(["pkg"])
+    opened, _printed = FineGrainedBuild.open(["pkg"])
     return opened
 
 
-def members(session: Session, name: str) -> tuple[list[str], list[str]]:
+def members(session: FineGrainedBuild, name: str) -> tuple[list[str], list[str]]:
     """A class's symbol names and its body's statements, as kinds and names, in order
     of name (an update may reorder what plugins generate, which changes nothing)."""
     assert session.server is not None and session.server.fine_grained_manager is not None
@@ -78,7 +78,7 @@ def members(session: Session, name: str) -> tuple[list[str], list[str]]:
 
 @pytest.mark.parametrize("name", ["Point", "Version"])
 def test_generated_members_stay_as_a_fresh_build_makes_them(
-    session: Session, tmp_path: Path, name: str
+    session: FineGrainedBuild, tmp_path: Path, name: str
 ) -> None:
     first = session.build()
     fresh = members(session, name)
@@ -90,7 +90,9 @@ def test_generated_members_stay_as_a_fresh_build_makes_them(
     assert outcome.messages == first.messages == []
 
 
-def test_the_record_of_analyzed_targets_is_emptied(session: Session, tmp_path: Path) -> None:
+def test_the_record_of_analyzed_targets_is_emptied(
+    session: FineGrainedBuild, tmp_path: Path
+) -> None:
     session.build()
     session.update([str(write_a(tmp_path, "str").resolve())], [])
     assert session.server is not None and session.server.fine_grained_manager is not None
@@ -98,7 +100,7 @@ def test_the_record_of_analyzed_targets_is_emptied(session: Session, tmp_path: P
 
 
 def test_a_mypy_whose_internals_differ_is_checked_without_mending(
-    session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    session: FineGrainedBuild, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Simulated: a record entry of a shape this mypy never writes, as another mypy
     version might (no installed mypy can be made to do it for real)."""

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tapps_lsp.analyzers.code_metrics.measure import CodeMetrics, FunctionMetrics, measure
 from tapps_lsp.analyzers.findings import Finding, ScoreBreakdown, Severity, Source, Span
-from tapps_lsp.analyzers.metrics import CodeMetrics, FunctionMetrics, measure
 from tapps_lsp.analyzers.score import (
     COMPLEXITY_WEIGHT,
     FORMULA_VERSION,

@@ -10,8 +10,11 @@ from pathlib import Path
 import mypy.version
 
 from tapps_lsp.analyzers.cache.store import MemoryStore
-from tapps_lsp.analyzers.mypy import version_from_module
-from tapps_lsp.analyzers.tool_versions import executable_identity, remembered_version
+from tapps_lsp.analyzers.tool_versions import (
+    executable_identity,
+    remembered_version,
+    version_from_module,
+)
 
 
 def test_identity_follows_the_executable_file(tmp_path: Path) -> None:

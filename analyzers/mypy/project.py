@@ -1,4 +1,4 @@
-"""mypy behind one small async interface: the project-level run, parsed into findings.
+"""The project-level mypy run: one config root, one set of targets, parsed into findings.
 
 The truth a user compares against is their project-level run (what CI does), so
 every check runs mypy from the config root over the project's targets, never over
@@ -9,19 +9,15 @@ One run yields findings for every file it owns, and those are cached per file.
 from __future__ import annotations
 
 import asyncio
-import configparser
-import json
 import os
-import re
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tapps_lsp.analyzers.cache.keys import KeyBuilder
-from tapps_lsp.analyzers.configs import MypyConfig, mypy_config_value, read_text, user_mypy_configs
+from tapps_lsp.analyzers.configs import MypyConfig, config_bool, config_option
 from tapps_lsp.analyzers.findings import (
     Finding,
     Related,
@@ -33,9 +29,11 @@ from tapps_lsp.analyzers.findings import (
 )
 from tapps_lsp.analyzers.imports import ProjectGraph, ProjectIndexer
 from tapps_lsp.analyzers.interpreter import PythonEnvironment
-from tapps_lsp.analyzers.mypy_backend import EngineBackend
-from tapps_lsp.analyzers.mypy_columns import MypyColumnMapper
-from tapps_lsp.analyzers.mypy_engine import EngineError, EngineResult
+from tapps_lsp.analyzers.mypy.columns import MypyColumnMapper
+from tapps_lsp.analyzers.mypy.engine import EngineError, EngineResult
+from tapps_lsp.analyzers.mypy.file_stat import file_stat
+from tapps_lsp.analyzers.mypy.output import RawMessage, parse_output, raw_message, to_finding
+from tapps_lsp.analyzers.mypy.project_engine import ProjectEngine
 from tapps_lsp.analyzers.process import Completed, ProcessError, run_process
 from tapps_lsp.analyzers.settings import MypySettings
 from tapps_lsp.analyzers.trust import (
@@ -44,35 +42,8 @@ from tapps_lsp.analyzers.trust import (
     untrusted_mypy_message,
 )
 
-DOCS_URL = "https://mypy.readthedocs.io/en/stable/_refs.html#code-{code}"
-_SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "note": Severity.INFORMATION}
-
-
 # Scans and checks in a row before giving up on a project whose files keep changing.
 _ENGINE_ATTEMPTS = 3
-_VERSION_LINE = re.compile(r"""^__version__ = ["']([^"']+)["']""", re.MULTILINE)
-
-
-def version_from_module(version_file: Path | None) -> str | None:
-    """mypy's version as its `mypy/version.py` states it, without starting a Python
-    (about 0.3 s); None for a development build, whose version comes from git."""
-    if version_file is None or version_file.name != "version.py":
-        return None
-    try:
-        found = _VERSION_LINE.search(version_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return None
-    if found is None or "dev" in found.group(1):
-        return None
-    return found.group(1)
-
-
-async def mypy_version(command: Sequence[str], *, timeout: float) -> str:
-    done = await run_process([*command, "--version"], timeout=timeout)
-    if done.returncode != 0:
-        message = done.stderr.decode(errors="replace").strip() or "mypy --version failed"
-        raise ProcessError("crash", message)
-    return done.stdout.decode().strip().removeprefix("mypy ").strip()
 
 
 def run_targets(config: MypyConfig, path: Path, settings: MypySettings) -> tuple[str, ...]:
@@ -99,81 +70,6 @@ def _top_level_package(path: Path, root: Path) -> Path | None:
 
 def _is_package(folder: Path) -> bool:
     return (folder / "__init__.py").exists() or (folder / "__init__.pyi").exists()
-
-
-@dataclass(frozen=True, slots=True)
-class RawMessage:
-    path: Path
-    line: int
-    column: int
-    end_line: int | None
-    end_column: int | None
-    message: str
-    hint: str | None
-    code: str | None
-    severity: str
-
-
-def parse_output(stdout: bytes, root: Path) -> list[RawMessage]:
-    """mypy's `-O json` lines; anything else on stdout (a plugin's print) is skipped."""
-    messages: list[RawMessage] = []
-    real_paths: dict[str, Path] = {}
-    for output_line in stdout.splitlines():
-        stripped = output_line.strip()
-        if not stripped.startswith(b"{"):
-            continue
-        try:
-            message = _raw_message(json.loads(stripped), root, real_paths)
-        except (ValueError, TypeError, AttributeError):
-            continue
-        if message is not None:
-            messages.append(message)
-    return messages
-
-
-def _raw_message(
-    record: dict[str, Any], root: Path, real_paths: dict[str, Path]
-) -> RawMessage | None:
-    file, text = record.get("file"), record.get("message")
-    if not isinstance(file, str) or not isinstance(text, str):
-        return None
-    return RawMessage(
-        path=_real_path(file, root, real_paths),
-        line=int(record.get("line") or 1),
-        column=int(record.get("column") or 0),
-        end_line=_optional_int(record.get("end_line")),
-        end_column=_optional_int(record.get("end_column")),
-        message=text,
-        hint=record.get("hint"),
-        code=record.get("code"),
-        severity=str(record.get("severity", "error")),
-    )
-
-
-def _real_path(file: str, root: Path, real_paths: dict[str, Path]) -> Path:
-    """The file a message is about, as the reviewer names it (symlinks resolved): mypy names
-    a module by the path it found it at, which may run through a symlinked folder."""
-    path = real_paths.get(file)
-    if path is None:
-        path = real_paths[file] = (root / file).resolve()
-    return path
-
-
-def _optional_int(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) and value >= 0 else None
-
-
-def to_finding(raw: RawMessage, mapper: MypyColumnMapper) -> Finding:
-    span = mapper.span(raw.line, raw.column, raw.end_line, raw.end_column, code=raw.code)
-    message = raw.message if not raw.hint else f"{raw.message}\n{raw.hint}"
-    return Finding(
-        source=Source.MYPY,
-        code=raw.code,
-        message=message,
-        severity=_SEVERITIES.get(raw.severity, Severity.ERROR),
-        span=span,
-        url=DOCS_URL.format(code=raw.code) if raw.code else None,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +108,7 @@ class MypyProject:
     environment: PythonEnvironment
     # Whether the workspace may make mypy run its code (plugins); see analyzers.trust.
     trusted: bool = False
-    backend: EngineBackend | None = None
+    engine: ProjectEngine | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _last_good: dict[Path, tuple[Finding, ...]] = field(default_factory=dict)
     # While a blocking error stands: the blocking files' digests, and the notice.
@@ -267,20 +163,20 @@ class MypyProject:
             failure = ToolFailure(Source.MYPY, "untrusted", untrusted_mypy_message(refused))
             return MypyRun({}, frozenset(), graph, failure=failure)
         async with self._lock:
-            backend = self.backend if not shadows else None
-            if backend is None:
+            engine = self.engine if not shadows else None
+            if engine is None:
                 graph = await asyncio.to_thread(self.indexer.scan, shadows)
                 return self._blocked_again(graph) or await self._run_cli(graph, shadows)
             # The engine must read the files as the scan below sees them: nothing queued
             # ahead of this run's check, and no prime sent until it is done.
-            backend.checking = True
+            engine.checking = True
             try:
-                await backend.prime_settled()
-                return await self._engine_run(backend)
+                await engine.prime_settled()
+                return await self._engine_run(engine)
             finally:
-                backend.checking = False
+                engine.checking = False
 
-    async def _engine_run(self, backend: EngineBackend) -> MypyRun:
+    async def _engine_run(self, engine: ProjectEngine) -> MypyRun:
         notices: tuple[str, ...] = ()
         unsettled: MypyRun | None = None
         for _ in range(_ENGINE_ATTEMPTS):
@@ -288,16 +184,16 @@ class MypyProject:
             again = self._blocked_again(graph)
             if again is not None:
                 return again
-            if not backend.ready and not backend.primed:
+            if not engine.ready and not engine.primed:
                 self.warm()
                 if not self._cli_is_incremental():
-                    await backend.wait_ready()
+                    await engine.wait_ready()
             # A prime's answer (or its failure) is this run's, even if the engine
             # went down since.
-            if not (backend.ready or backend.primed):
+            if not (engine.ready or engine.primed):
                 break
             try:
-                result = await backend.check(graph)
+                result = await engine.check(graph)
             except EngineError as exc:
                 notices = (f"the mypy engine failed ({exc}); using the mypy CLI",)
                 break
@@ -326,7 +222,7 @@ class MypyProject:
 
     def _record(self, record: dict[str, Any], real_paths: dict[str, Path]) -> RawMessage | None:
         try:
-            return _raw_message(record, self.root, real_paths)
+            return raw_message(record, self.root, real_paths)
         except (ValueError, TypeError, AttributeError):
             return None
 
@@ -345,11 +241,11 @@ class MypyProject:
 
     @property
     def engine_ready(self) -> bool:
-        return self.backend is not None and self.backend.ready
+        return self.engine is not None and self.engine.ready
 
     def engine_behind(self, graph: ProjectGraph) -> bool:
         """Whether the ready engine has yet to see some of `graph`'s sources."""
-        return self.backend is not None and self.backend.ready and self.backend.behind(graph)
+        return self.engine is not None and self.engine.ready and self.engine.behind(graph)
 
     def _cli_is_incremental(self) -> bool:
         """Whether a CLI run can start from mypy's cache; without one it costs a full
@@ -384,8 +280,8 @@ class MypyProject:
 
     def warm(self) -> None:
         """Start building the fine-grained engine's state in the background."""
-        if self.backend is not None and self.untrusted_code() is None:
-            self.backend.warm(lambda: asyncio.to_thread(self.indexer.scan, {}))
+        if self.engine is not None and self.untrusted_code() is None:
+            self.engine.warm(lambda: asyncio.to_thread(self.indexer.scan, {}))
 
     def engine_argv(self) -> list[str]:
         """The project-level run's arguments, for the engine (it sets display flags itself)."""
@@ -415,8 +311,8 @@ class MypyProject:
         return ["--config-file", str(self.config.config_file)] if self.config.config_file else []
 
     async def close(self) -> None:
-        if self.backend is not None:
-            await self.backend.close()
+        if self.engine is not None:
+            await self.engine.close()
 
     def _argv(self, shadow_args: list[str]) -> list[str]:
         argv = [
@@ -459,16 +355,20 @@ class MypyProject:
             seen = self._seen.get(path)
             if seen is None or path in shadows:
                 continue
-            stat = _stat(path)
-            if stat is not None and stat == seen[:2] and entry.digest != seen[2]:
+            stat = file_stat(path)
+            if (
+                stat is not None
+                and (stat.size, stat.mtime_seconds) == seen[:2]
+                and entry.digest != seen[2]
+            ):
                 changed.append(path)
         return changed
 
     def _remember_stats(self, graph: ProjectGraph) -> None:
         for path, entry in graph.files.items():
-            stat = _stat(path)
+            stat = file_stat(path)
             if stat is not None:
-                self._seen[path] = (*stat, entry.digest)
+                self._seen[path] = (stat.size, stat.mtime_seconds, entry.digest)
 
     def _interpret(
         self, done: Completed, graph: ProjectGraph, shadows: Mapping[Path, str], duration: float
@@ -584,68 +484,8 @@ class _BlockedRun:
     warnings: tuple[str, ...]
 
 
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        result = path.stat()
-    except OSError:
-        return None
-    return result.st_size, int(result.st_mtime)
-
-
 def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8", errors="replace")
     except OSError:
         return ""
-
-
-def file_key(
-    path: Path,
-    graph: ProjectGraph,
-    *,
-    version: str,
-    config_text: str,
-    settings_key: str,
-    targets: str,
-    environment: str,
-) -> str | None:
-    """Everything a file's mypy result depends on; None if the file is not in the graph."""
-    digest = graph.digest_of(path)
-    if digest is None:
-        return None
-    return (
-        KeyBuilder()
-        .add("tool", "mypy")
-        .add("version", version)
-        .add("config", config_text)
-        .add("settings", settings_key)
-        .add("targets", targets)
-        .add("environment", environment)
-        .add("file", str(path))
-        .add("content", digest)
-        .add("imports", graph.closure_digest(path))
-        .digest()
-    )
-
-
-def config_option(config: MypyConfig, name: str) -> bool | str | None:
-    """A `[mypy]` option as the config file sets it (booleans parsed), or None."""
-    if config.config_file is None:
-        return None
-    value = mypy_config_value(config.config_file, name)
-    if config.config_file.name == "pyproject.toml":
-        return value if isinstance(value, bool | str) else None
-    if not isinstance(value, str):
-        return None
-    states = configparser.ConfigParser.BOOLEAN_STATES
-    return states.get(value.lower(), value)
-
-
-def config_bool(config: MypyConfig, name: str) -> bool | None:
-    value = config_option(config, name)
-    return value if isinstance(value, bool) else None
-
-
-def config_text(config: MypyConfig) -> str:
-    parts = [config.config_file, *user_mypy_configs()]
-    return "\n".join(f"{part}\n{read_text(part)}" for part in parts if part is not None)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,7 +19,8 @@ from typing import Any
 
 from tapps_lsp.analyzers.cache.keys import content_hash
 from tapps_lsp.analyzers.imports import ProjectGraph
-from tapps_lsp.analyzers.mypy_engine import EngineError, EngineResult, MypyEngine
+from tapps_lsp.analyzers.mypy.engine import EngineError, EngineResult, MypyEngine
+from tapps_lsp.analyzers.mypy.file_stat import FileStat, file_stat
 from tapps_lsp.analyzers.settings import DEFAULT_MAX_RSS_MB
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ _WARM_UP_DELAY_S = 0.05
 _CLOCK_SLACK_NS = 50_000_000
 
 
-class EngineBackend:
+class ProjectEngine:
     def __init__(
         self,
         python: str,
@@ -124,7 +124,7 @@ class EngineBackend:
         file stayed as it was and nothing else changed."""
         if not self.wants(path, digest):
             return
-        before = _stat(path)
+        before = file_stat(path)
         if before is None:
             return
         answer = asyncio.ensure_future(self.engine.check([path], []))
@@ -144,7 +144,7 @@ class EngineBackend:
         if primed is None:
             return None
         result = await primed.answer
-        if _stat(primed.path) != primed.before or _digest(primed.path) != primed.digest:
+        if file_stat(primed.path) != primed.before or _digest(primed.path) != primed.digest:
             return None
         return result, {**self._seen, primed.path: primed.digest}
 
@@ -219,20 +219,12 @@ class EngineBackend:
 class _Prime:
     path: Path
     digest: str
-    before: tuple[int, int]
+    before: FileStat
     answer: asyncio.Future[EngineResult]
 
 
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        result = os.stat(path)
-    except OSError:
-        return None
-    return result.st_mtime_ns, result.st_size
-
-
-def _stats(digests: dict[Path, str]) -> dict[Path, tuple[int, int] | None]:
-    return {path: _stat(path) for path in digests}
+def _stats(digests: dict[Path, str]) -> dict[Path, FileStat | None]:
+    return {path: file_stat(path) for path in digests}
 
 
 def _digest(path: Path) -> str | None:

@@ -1,4 +1,4 @@
-"""A long-lived, supervised mypy engine: the async client of `analyzers.mypy_worker`.
+"""A long-lived, supervised mypy engine: the async client of its worker (`worker.py`).
 
 The worker keeps mypy's fine-grained state loaded over the project's sources, so a
 recheck after a save costs tens of milliseconds instead of a fresh mypy process. This
@@ -29,8 +29,8 @@ from tapps_lsp.analyzers.settings import DEFAULT_MAX_RSS_MB
 
 log = logging.getLogger(__name__)
 
-_WORKER_FILE = Path(__file__).resolve().with_name("mypy_worker.py")
-# The worker runs from its file, not as `-m analyzers.mypy_worker`: putting our package
+_WORKER_FILE = Path(__file__).resolve().with_name("worker.py")
+# The worker runs from its file, not as `-m tapps_lsp.analyzers.mypy.worker`: putting our package
 # folder on the path of another environment's interpreter would shadow that
 # environment's own mypy with ours. `-c` puts the cwd first on sys.path; drop it.
 _RUN_WORKER = (

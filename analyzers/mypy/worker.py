@@ -1,6 +1,6 @@
 """The mypy engine's worker process: mypy's fine-grained state, kept loaded.
 
-Run by path (see mypy_engine.py) with cwd = the mypy config root. It reads one JSON
+Run by path (see engine.py) with cwd = the mypy config root. It reads one JSON
 request per line on stdin and writes one JSON reply per line on stdout; stdout carries
 nothing else (mypy's own prints are sent to stderr). Requests:
 
@@ -305,7 +305,7 @@ def _cli_position(record: dict[str, Any], rank: Callable[[str], int]) -> tuple[i
 
 
 @dataclass
-class Session:
+class FineGrainedBuild:
     """One project's fine-grained mypy state, as the project-level run defines it."""
 
     argv: list[str]
@@ -320,7 +320,7 @@ class Session:
     mending_failed: bool = False
 
     @classmethod
-    def open(cls, argv: list[str]) -> tuple[Session, str]:
+    def open(cls, argv: list[str]) -> tuple[FineGrainedBuild, str]:
         version = mypy_version()
         if version < MIN_MYPY:
             raise RequestError(
@@ -573,7 +573,7 @@ def rss_mb() -> float:
 
 @dataclass
 class Worker:
-    session: Session | None = None
+    fine_grained: FineGrainedBuild | None = None
     # What mypy printed while reading the config (warnings about bad options): the
     # CLI prints them on every run, so every reply carries them.
     config_notes: list[str] = field(default_factory=list)
@@ -614,36 +614,36 @@ class Worker:
         return {"id": ident, "ok": True, **reply, "duration_ms": duration}
 
     def _start(self, request: dict[str, Any]) -> Reply:
-        if self.session is not None:
+        if self.fine_grained is not None:
             raise RequestError("protocol", "already started")
         args = request.get("args")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise RequestError("protocol", "start needs args: a list of strings")
-        session, printed = Session.open(args)
-        self.session = session
+        fine_grained, printed = FineGrainedBuild.open(args)
+        self.fine_grained = fine_grained
         self.config_notes = printed.splitlines()
-        outcome = self._checking(session.build)
+        outcome = self._checking(fine_grained.build)
         return self._outcome(outcome, rebuilt=True)
 
     def _check(self, request: dict[str, Any]) -> Reply:
-        if self.session is None:
+        if self.fine_grained is None:
             raise RequestError("protocol", "check before start")
         changed = _paths(request.get("changed"))
         removed = _paths(request.get("removed"))
-        session = self.session
+        fine_grained = self.fine_grained
         self.files_since_gc += len(changed) + len(removed)
-        outcome, rebuilt = self._checking(lambda: session.update(changed, removed))
+        outcome, rebuilt = self._checking(lambda: fine_grained.update(changed, removed))
         return self._outcome(outcome, rebuilt=rebuilt)
 
     def _checking(self, run: Callable[[], _T]) -> _T:
         # No collection in the middle of a check: a full one stops everything for ~1 s.
         gc.disable()
-        builds = self.session.builds if self.session else 0
+        builds = self.fine_grained.builds if self.fine_grained else 0
         try:
             return run()
         finally:
             gc.disable()
-            if self.session is not None and self.session.builds != builds:
+            if self.fine_grained is not None and self.fine_grained.builds != builds:
                 # Freezing costs microseconds and keeps the build's objects out of every
                 # routine collection; a deep one, when idle, goes through them later.
                 gc.freeze()
@@ -661,7 +661,7 @@ class Worker:
         }
 
     def _stats(self, _request: dict[str, Any]) -> Reply:
-        session = self.session
+        fine_grained = self.fine_grained
         return {
             "rss_mb": rss_mb(),
             "checks": self.checks,
@@ -669,8 +669,8 @@ class Worker:
             "last_gc_at": self.last_gc_at,
             "last_gc_ms": self.last_gc_ms,
             "deep_gc_runs": self.deep_gc_runs,
-            "graph_size": session.graph_size() if session else 0,
-            "follow_imports": session.options.follow_imports if session else None,
+            "graph_size": fine_grained.graph_size() if fine_grained else 0,
+            "follow_imports": fine_grained.options.follow_imports if fine_grained else None,
             "mypy_version": MYPY_VERSION,
         }
 
@@ -689,7 +689,7 @@ class Worker:
             gc.unfreeze()
             gc.collect()
             gc.freeze()
-            self.collected_builds = self.session.builds if self.session else 0
+            self.collected_builds = self.fine_grained.builds if self.fine_grained else 0
             self.frozen_rss_mb = rss_mb()
             self.deep_gc_runs += 1
         else:
@@ -715,7 +715,7 @@ class Worker:
         return self.frozen_rss_mb > 0 and rss_mb() > self.frozen_rss_mb * DEEP_GC_GROWTH
 
     def _build_uncollected(self) -> bool:
-        return self.session is not None and self.session.builds != self.collected_builds
+        return self.fine_grained is not None and self.fine_grained.builds != self.collected_builds
 
 
 def _failure(ident: object, kind: str, message: str, *, fatal: bool) -> Reply:
