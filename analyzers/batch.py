@@ -30,10 +30,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from tapps_lsp.analyzers.admission import read_for_review
 from tapps_lsp.analyzers.findings import FileReport
 from tapps_lsp.analyzers.mypy.project import MypyProject
 from tapps_lsp.analyzers.review import Reviewer, Snapshot
-from tapps_lsp.analyzers.text import UndecodableSource, decode_source
 
 log = logging.getLogger(__name__)
 _WORST_FILES = 10
@@ -518,19 +518,4 @@ def _project_name(project: MypyProject | None) -> str:
 
 
 def _read_group(group: list[tuple[Path, int]]) -> list[tuple[str | None, str | None]]:
-    return [_read(path, limit) for path, limit in group]
-
-
-def _read(path: Path, limit: int) -> tuple[str | None, str | None]:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"skipped: {exc.strerror or exc}"
-    if len(data) > limit:
-        return None, f"skipped: larger than {limit} bytes (setting maxFileSize)"
-    if b"\x00" in data:
-        return None, "skipped: the file looks binary (it contains NUL bytes)"
-    try:
-        return decode_source(data), None
-    except UndecodableSource as exc:
-        return None, f"skipped: {exc}"
+    return [read_for_review(path, limit) for path, limit in group]

@@ -81,7 +81,11 @@ def made_up_run() -> CheckRun:
             text=text_a,
         ),
         BatchFile(b, report(b, 100), text="\n"),
-        BatchFile(c, None, "skipped: larger than 10 bytes (setting maxFileSize)"),
+        BatchFile(
+            c,
+            None,
+            "not reviewed: the file is 18 bytes, over the 10 bytes limit (setting maxFileSize)",
+        ),
         BatchFile(outside, report(outside, None), text=""),
     ]
     summary = BatchSummary()
@@ -156,7 +160,7 @@ def test_markdown_escapes_table_cells() -> None:
     page = markdown.render(made_up_run())
     assert "Multiple \\| statements" in page
     assert 'Bad type "\\<b\\>" \\& co note' in page
-    assert "| `pkg/c.py` | &ndash; | &ndash; | &ndash; | skipped: larger than 10 bytes" in page
+    assert "| `pkg/c.py` | &ndash; | &ndash; | &ndash; | not reviewed: the file is 18 bytes" in page
     assert "| `pkg/a.py` | 55 | 1 | 1 | below 70 |" in page
 
 
@@ -174,7 +178,7 @@ def test_every_renderer_and_the_text_format() -> None:
         assert render(run).endswith("\n")
     a, _b, c, _d = run.files
     assert text.file_line(a, "pkg/a.py", 10) == "pkg/a.py     55  1 errors/1 warnings\n"
-    assert text.file_line(c, "pkg/c.py", 8).startswith("pkg/c.py  -  skipped: larger")
+    assert text.file_line(c, "pkg/c.py", 8).startswith("pkg/c.py  -  not reviewed: the file is 18")
     details = text.details(run).splitlines()
     assert details[0] == "pkg/a.py:1:8: E702 Multiple | statements [ruff]"
     assert details[-1] == "/elsewhere/d.py: No quality score: syntax error"

@@ -60,14 +60,6 @@ def test_decode_keeps_line_endings() -> None:
 
 
 @pytest.mark.parametrize(
-    "data", [b"\x00", b"x = 1\n\x00\x01\x02", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"]
-)
-def test_nul_bytes_mean_binary(data: bytes) -> None:
-    with pytest.raises(UndecodableSource, match="binary"):
-        decode_source(data)
-
-
-@pytest.mark.parametrize(
     ("data", "line"),
     [
         (b"\xff", 1),
