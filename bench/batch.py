@@ -52,7 +52,8 @@ from typing import Any
 from corpus import Corpus, prepare_rich, working_copy
 from lsp_client import CLIENT_CAPABILITIES, JsonDict, LspClient, LspError
 from model import log
-from onsave import BENCH, RESULTS, _reap_leftovers, tapps_command, tapps_server
+from onsave import BENCH, RESULTS, tapps_command, tapps_server
+from processes import reap_leftovers
 from report import versions
 
 NA = "\u2014"
@@ -254,7 +255,7 @@ async def serving(
         yield client
     finally:
         await client.stop(timeout=min(setup.timeout, 20.0))
-        leftovers = await _reap_leftovers(client.pid, [])
+        leftovers = await reap_leftovers(client.pid, [])
         if leftovers:
             log(f"  {name}: ended leftover processes {leftovers}")
 

@@ -50,6 +50,7 @@ from model import (
     shows_type_error,
     version_ok,
 )
+from processes import reap_leftovers, runs
 from report import LABELS, format_table, mismatches, versions, write_results
 
 BENCH = Path(__file__).resolve().parent
@@ -333,10 +334,10 @@ async def started(
     finally:
         sampler.cancel()
         session.rss_mb()  # records the current daemon, if any
-        daemons = [p for p in run.daemon_pids if _runs(p, "dmypy")]
+        daemons = [p for p in run.daemon_pids if runs(p, "dmypy")]
         run.clean_exits.append(await client.stop(timeout=min(opts.timeout, 20.0)))
         _count_messages(run, client)
-        run.leftover_pids.extend(await _reap_leftovers(client.pid, daemons))
+        run.leftover_pids.extend(await reap_leftovers(client.pid, daemons))
 
 
 def _count_messages(run: ServerRun, client: LspClient) -> None:
@@ -345,50 +346,6 @@ def _count_messages(run: ServerRun, client: LspClient) -> None:
         run.message_counts[key] = run.message_counts.get(key, 0) + 1
         if key in {"window/showMessage", "window/showMessageRequest"}:
             run.shown_messages.append(str(message.payload.get("params", {}).get("message")))
-
-
-async def _reap_leftovers(pgid: int, daemons: list[int], grace: float = 5.0) -> list[int]:
-    """Processes the server started that outlived it by ``grace`` s (its group, its daemons)."""
-    deadline = time.monotonic() + grace
-    while True:
-        alive = sorted(set(_group_members(pgid)) | {p for p in daemons if _is_alive(p)})
-        if not alive or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.1)
-    for pid in alive:
-        log(f"  leftover process {pid} outlived its server: ending it")
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, 9)
-    return alive
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[0] != "Z"
-
-
-def _runs(pid: int, word: str) -> bool:
-    """True if process ``pid`` is alive and ``word`` is in its command line (pids get reused)."""
-    try:
-        return word in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return False
-
-
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            stat = Path(entry.path, "stat").read_text()
-            fields = stat[stat.rfind(")") + 2 :].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                members.append(int(entry.name))
-    return members
 
 
 # -- phases ----------------------------------------------------------------------------------
