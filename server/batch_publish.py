@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
@@ -23,9 +22,7 @@ from tapps_lsp.server.diagnostics import (
     show_failure,
     with_notice,
 )
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
+from tapps_lsp.server.language_server import TappsServer
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +61,7 @@ def publish_batch_file(ls: TappsServer, item: BatchFile) -> None:
         return
     ls.session.workspace_reports[uri] = WorkspaceReport(report, item.text)
     ls.session.workspace_changed()
-    if ls.pull_mode:
+    if ls.client.pulls:
         refresh_soon(ls)
         return
     ls.text_document_publish_diagnostics(

@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import platform
 import sys
-from typing import TYPE_CHECKING, Any, cast
-
-from pygls.capabilities import get_capability
+from typing import Any
 
 from tapps_lsp.analyzers.score import FORMULA_VERSION
 from tapps_lsp.analyzers.workspace import cache_folder, trust_summary
-from tapps_lsp.server.diagnostics import negotiated_encoding
+from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.session import Folder
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
 
 PRINT_DEBUG_INFORMATION = "tapps.printDebugInformation"
 
 
 def register(server: TappsServer) -> None:
-    # pygls resolves a command handler's annotations at each call: `ls` must not name a
-    # class imported only for type checking.
     @server.command(PRINT_DEBUG_INFORMATION)
-    async def print_debug_information(ls: Any, *args: Any) -> dict[str, Any]:
-        return await debug_information(cast("TappsServer", ls))
+    async def print_debug_information(ls: TappsServer, *args: Any) -> dict[str, Any]:
+        return await debug_information(ls)
 
 
 async def debug_information(ls: TappsServer) -> dict[str, Any]:
@@ -79,15 +72,13 @@ async def _folder_info(folder: Folder) -> dict[str, Any]:
 
 
 def _client_summary(ls: TappsServer) -> dict[str, Any]:
-    caps = ls.client_capabilities
+    client = ls.client
     return {
-        "name": ls.client_name,
-        "positionEncoding": negotiated_encoding(ls),
-        "pullDiagnostics": ls.pull_mode,
-        "diagnosticRefresh": ls.can_refresh,
-        "workDoneProgress": bool(get_capability(caps, "window.work_done_progress", False)),
-        "configuration": bool(get_capability(caps, "workspace.configuration", False)),
-        "watchedFilesRegistration": bool(
-            get_capability(caps, "workspace.did_change_watched_files.dynamic_registration", False)
-        ),
+        "name": client.name,
+        "positionEncoding": client.position_encoding,
+        "pullDiagnostics": client.pulls,
+        "diagnosticRefresh": client.can_refresh,
+        "workDoneProgress": client.work_done_progress,
+        "configuration": client.configuration,
+        "watchedFilesRegistration": client.watches_files,
     }

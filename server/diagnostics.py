@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -29,11 +29,8 @@ from tapps_lsp.analyzers.findings import (
 from tapps_lsp.analyzers.review import Reviewer, Snapshot
 from tapps_lsp.analyzers.text import UndecodableSource, decode_source, split_lines
 from tapps_lsp.server.convert import PositionMapper, report_diagnostics
-from tapps_lsp.server.protocol import client_pulls
+from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.session import DocumentState, Folder
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
 
 log = logging.getLogger(__name__)
 _WAIT_SLACK_S = 15.0
@@ -301,7 +298,7 @@ def deliver(
     state.notify()
     if report.complete:
         ls.session.workspace_changed()
-    if ls.pull_mode:
+    if ls.client.pulls:
         if report.complete:
             refresh_soon(ls)
         return
@@ -318,7 +315,7 @@ def refresh_soon(ls: TappsServer) -> None:
     """Ask the client to pull again: the first request at once, any more within the next
     100 ms folded into one at its end (every pull re-pulls every open document)."""
     session = ls.session
-    if not ls.can_refresh:
+    if not ls.client.can_refresh:
         return
     if session.refresh_pending:
         session.refresh_again = True
@@ -350,14 +347,8 @@ async def refresh_diagnostics(ls: TappsServer) -> None:
 def diagnostics_for(
     ls: TappsServer, report: FileReport, text: str, threshold: int
 ) -> list[types.Diagnostic]:
-    mapper = PositionMapper(split_lines(text), negotiated_encoding(ls))
+    mapper = PositionMapper(split_lines(text), ls.client.position_encoding)
     return report_diagnostics(report, mapper, threshold)
-
-
-def negotiated_encoding(ls: TappsServer) -> str:
-    """pygls stores either the client's string or its own enum default."""
-    encoding = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
-    return str(getattr(encoding, "value", encoding))
 
 
 def show_failure(ls: TappsServer, failure: ToolFailure) -> None:
@@ -388,10 +379,6 @@ async def pull_report(ls: TappsServer, uri: str) -> tuple[FileReport, str]:
     if path is not None:
         timeout += ls.session.folder_for(path).settings.timeout
     async with asyncio.timeout(timeout):
-        while state.report is None or not (state.report.complete or ls.can_refresh):
+        while state.report is None or not (state.report.complete or ls.client.can_refresh):
             await state.wait_changed()
     return state.report, state.report_text
-
-
-def supports_pull(ls: TappsServer) -> bool:
-    return client_pulls(ls.client_capabilities)

@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lsprotocol import types
 
 from tapps_lsp.server.diagnostics import diagnostics_for, pull_report, uri_to_path
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
+from tapps_lsp.server.language_server import TappsServer
 
 PartialOrFull = (
     types.RelatedFullDocumentDiagnosticReport | types.RelatedUnchangedDocumentDiagnosticReport
 )
+OPTIONS = types.DiagnosticOptions(
+    identifier="tapps", inter_file_dependencies=True, workspace_diagnostics=True
+)
 
 
-def register(server: TappsServer) -> None:
-    @server.feature(
-        types.TEXT_DOCUMENT_DIAGNOSTIC,
-        types.DiagnosticOptions(
-            identifier="tapps", inter_file_dependencies=True, workspace_diagnostics=True
-        ),
-    )
-    async def document_diagnostic(
-        ls: TappsServer, params: types.DocumentDiagnosticParams
-    ) -> PartialOrFull:
-        uri = params.text_document.uri
-        report, text = await pull_report(ls, uri)
-        result_id = report.result_id if report.complete else f"{report.result_id}:partial"
-        if params.previous_result_id == result_id:
-            return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-        path = uri_to_path(uri)
-        threshold = ls.session.folder_for(path).settings.score_threshold if path else 70
-        items = diagnostics_for(ls, report, text, threshold)
-        return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)
+async def document_diagnostic(
+    ls: TappsServer, params: types.DocumentDiagnosticParams
+) -> PartialOrFull:
+    uri = params.text_document.uri
+    report, text = await pull_report(ls, uri)
+    result_id = report.result_id if report.complete else f"{report.result_id}:partial"
+    if params.previous_result_id == result_id:
+        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+    path = uri_to_path(uri)
+    threshold = ls.session.folder_for(path).settings.score_threshold if path else 70
+    items = diagnostics_for(ls, report, text, threshold)
+    return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)

@@ -17,7 +17,7 @@ import shutil
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar
 
 from tapps_lsp.analyzers.batch import BatchProgress, BatchReview, BatchSummary, OnFile
 from tapps_lsp.analyzers.files import discover
@@ -27,12 +27,10 @@ from tapps_lsp.server.arguments import Arguments, invalid, workspace_path
 from tapps_lsp.server.batch_publish import open_document, publish_batch_file
 from tapps_lsp.server.convert import score_json
 from tapps_lsp.server.diagnostics import uri_to_path
+from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.progress import WorkProgress
 from tapps_lsp.server.protocol import EXECUTE_PARAMS
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
-    from tapps_lsp.server.session import Folder
+from tapps_lsp.server.session import Folder
 
 REVIEW_WORKSPACE = "tapps.reviewWorkspace"
 REVIEW_FILES = "tapps.reviewFiles"
@@ -76,18 +74,15 @@ def register(server: TappsServer) -> None:
 
 
 def _handler(name: str, command: ReviewCommand[Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
-    # pygls passes the server as the parameter named `ls`, and resolves the handler's
-    # annotations at every call: it must not name a class imported for type checking.
-    async def handle(ls: Any, *args: Any) -> dict[str, Any]:
-        server = cast("TappsServer", ls)
-        server.tapps_protocol.track_current_task()
-        request = command.parse(server, Arguments(name, args))
+    async def handle(ls: TappsServer, *args: Any) -> dict[str, Any]:
+        ls.tapps_protocol.track_current_task()
+        request = command.parse(ls, Arguments(name, args))
         params = EXECUTE_PARAMS.get()
         token = params.work_done_token if params is not None else None
-        context = CommandContext(server, _NoProgress())
+        context = CommandContext(ls, _NoProgress())
         if command.title is None:
             return await command.runner(context, request)
-        with WorkProgress(server, command.title, token, on_cancel=context.cancel_work) as progress:
+        with WorkProgress(ls, command.title, token, on_cancel=context.cancel_work) as progress:
             context.progress = progress
             try:
                 result = await command.runner(context, request)

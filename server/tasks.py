@@ -27,18 +27,16 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 
 from tapps_lsp.analyzers.settings import ReviewSettings
 from tapps_lsp.analyzers.workspace import cache_folder
 from tapps_lsp.server.arguments import Arguments, invalid
+from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.review_commands import COMMANDS, CommandContext
 from tapps_lsp.server.task_store import INTERRUPTED, TaskRecord, TaskState, TaskStore, utc_now
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
 
 log = logging.getLogger(__name__)
 
@@ -380,9 +378,8 @@ def register(server: TappsServer) -> None:
 def _handler(
     name: str, method: Callable[[tuple[Any, ...]], Awaitable[dict[str, Any]]]
 ) -> Callable[..., Coroutine[Any, Any, Any]]:
-    # pygls passes the server as the parameter named `ls` and resolves the handler's
-    # annotations at every call, so `ls` is `Any`. Every task command answers at once.
-    async def handle(ls: Any, *args: Any) -> dict[str, Any]:
+    # Every task command answers at once.
+    async def handle(ls: TappsServer, *args: Any) -> dict[str, Any]:
         return await method(args)
 
     handle.__name__ = name.replace(".", "_")
