@@ -1,4 +1,5 @@
-"""Builds the language server: every LSP method it serves, routed to its handler.
+"""Builds the language server: every LSP method it serves routed to its handler, and
+every command (server.commands).
 
 The one module that imports the handlers; they import server.language_server, never this.
 """
@@ -10,17 +11,11 @@ from typing import Any
 
 from lsprotocol import types
 
-from tapps_lsp.server import (
-    commands,
-    configuration,
-    documents,
-    metrics,
-    pull,
-    review_commands,
-    tasks,
-    workspace_pull,
-)
+from tapps_lsp.server import configuration, documents, pull, workspace_pull
+from tapps_lsp.server.commands import REVIEW_COMMANDS, command_table, pygls_handler
 from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.metrics import ServerMetrics
+from tapps_lsp.server.tasks import TaskManager
 
 # Method, handler, and the options pygls advertises for it.
 FEATURES: list[tuple[str, Callable[..., Any], Any]] = [
@@ -42,10 +37,11 @@ def build_server() -> TappsServer:
     server = TappsServer()
     for method, handler, options in FEATURES:
         server.feature(method, options)(handler)
-    commands.register(server)
-    review_commands.register(server)
-    tasks.register(server)
-    metrics.register(server)
+    metrics = ServerMetrics(server)
+    server.tapps_protocol.observer = metrics
+    tasks = TaskManager(server, REVIEW_COMMANDS)
+    for name, answer in command_table(tasks, metrics).items():
+        server.command(name)(pygls_handler(name, answer))
     return server
 
 

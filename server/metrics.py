@@ -197,14 +197,3 @@ def _parent_of(pid: str) -> int | None:
 
 def _round(value: float | None) -> float | None:
     return round(value, 1) if value is not None else None
-
-
-def register(server: TappsServer) -> ServerMetrics:
-    metrics = ServerMetrics(server)
-    server.tapps_protocol.observer = metrics
-
-    @server.command(METRICS)
-    async def tapps_metrics(ls: TappsServer, *args: Any) -> dict[str, Any]:
-        return await metrics.report()
-
-    return metrics
