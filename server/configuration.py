@@ -25,9 +25,10 @@ from tapps_lsp.analyzers.configs import WATCHED_CONFIG_NAMES
 from tapps_lsp.analyzers.settings import normalise
 from tapps_lsp.analyzers.trust import TRUST_KEY, TRUST_SETTING
 from tapps_lsp.server.client import Client
-from tapps_lsp.server.diagnostics import schedule_review, uri_to_path
 from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.reviews import schedule_review
 from tapps_lsp.server.session import Folder
+from tapps_lsp.server.uris import uri_to_path
 
 log = logging.getLogger(__name__)
 SECTION = "tapps"

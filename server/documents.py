@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from tapps_lsp.server.diagnostics import schedule_review
+from tapps_lsp.server.after_save import review_save
 from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.reviews import schedule_review
 
 # The text saved is the synced document's: a save's own `text` is not asked for, and
 # ignored (ALE 3.3 sends it with literal `\n` between lines).
@@ -20,7 +21,7 @@ def did_open(ls: TappsServer, params: types.DidOpenTextDocumentParams) -> None:
 def did_save(ls: TappsServer, params: types.DidSaveTextDocumentParams) -> None:
     uri = params.text_document.uri
     document = ls.workspace.get_text_document(uri)
-    schedule_review(ls, uri, document.source, document.version, saved=True)
+    review_save(ls, uri, document.source, document.version)
 
 
 def did_close(ls: TappsServer, params: types.DidCloseTextDocumentParams) -> None:

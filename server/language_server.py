@@ -1,4 +1,5 @@
-"""The language server itself: what the client can do and the session's state.
+"""The language server itself: what the client can do, the session's state, and the
+schedules of save rounds and refreshes.
 
 Every handler module imports it; it imports no handler (server.app wires them).
 """
@@ -13,6 +14,8 @@ from pygls.lsp.server import LanguageServer
 from tapps_lsp.analyzers.process import kill_all_running
 from tapps_lsp.server.client import Client
 from tapps_lsp.server.protocol import TappsProtocol
+from tapps_lsp.server.refresh_window import RefreshWindow
+from tapps_lsp.server.save_rounds import SaveRounds
 from tapps_lsp.server.session import Session
 
 try:
@@ -32,6 +35,8 @@ class TappsServer(LanguageServer):
         self.session = Session()
         # Resolved at `initialize` (server.configuration).
         self.client = Client()
+        self.save_rounds = SaveRounds(self.session.spawn)
+        self.refreshes = RefreshWindow(self, self.session.spawn)
 
     @property
     def tapps_protocol(self) -> TappsProtocol:

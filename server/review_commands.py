@@ -26,11 +26,11 @@ from tapps_lsp.analyzers.workspace import cache_folder
 from tapps_lsp.server.arguments import Arguments, invalid, workspace_path
 from tapps_lsp.server.batch_publish import open_document, publish_batch_file
 from tapps_lsp.server.convert import score_json
-from tapps_lsp.server.diagnostics import uri_to_path
 from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.progress import WorkProgress
 from tapps_lsp.server.protocol import EXECUTE_PARAMS
 from tapps_lsp.server.session import Folder
+from tapps_lsp.server.uris import uri_to_path
 
 REVIEW_WORKSPACE = "tapps.reviewWorkspace"
 REVIEW_FILES = "tapps.reviewFiles"

@@ -16,7 +16,7 @@ import time
 from lsprotocol import types
 
 from tapps_lsp.analyzers.batch import BatchFile
-from tapps_lsp.server.diagnostics import diagnostics_for
+from tapps_lsp.server.delivery import diagnostics_for
 from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.progress import WorkProgress
 from tapps_lsp.server.review_commands import new_batch, workspace_files
