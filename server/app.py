@@ -1,79 +1,47 @@
-"""Builds the language server and wires its handlers."""
+"""Builds the language server: every LSP method it serves routed to its handler, and
+every command (server.commands).
+
+The one module that imports the handlers; they import server.language_server, never this.
+"""
 
 from __future__ import annotations
 
-import logging
-from importlib.metadata import PackageNotFoundError, version
+from collections.abc import Callable
+from typing import Any
 
 from lsprotocol import types
-from pygls.capabilities import get_capability
-from pygls.lsp.server import LanguageServer
 
-from tapps_lsp.analyzers.process import kill_all_running
-from tapps_lsp.server import (
-    commands,
-    configuration,
-    documents,
-    metrics,
-    pull,
-    review_commands,
-    tasks,
-    workspace_pull,
-)
-from tapps_lsp.server.diagnostics import supports_pull
-from tapps_lsp.server.protocol import TappsProtocol
-from tapps_lsp.server.session import Session
+from tapps_lsp.server import configuration, documents, pull, workspace_pull
+from tapps_lsp.server.commands import REVIEW_COMMANDS, command_table, pygls_handler
+from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.metrics import ServerMetrics
+from tapps_lsp.server.tasks import TaskManager
 
-log = logging.getLogger(__name__)
-
-try:
-    __version__ = version("tapps-lsp")
-except PackageNotFoundError:
-    __version__ = "0+unknown"
-
-
-class TappsServer(LanguageServer):
-    def __init__(self) -> None:
-        super().__init__(
-            "tapps-lsp",
-            __version__,
-            protocol_cls=TappsProtocol,
-            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
-        )
-        self.session = Session()
-        self.client_name = "unknown"
-
-    @property
-    def tapps_protocol(self) -> TappsProtocol:
-        assert isinstance(self.protocol, TappsProtocol)
-        return self.protocol
-
-    @property
-    def pull_mode(self) -> bool:
-        return supports_pull(self)
-
-    @property
-    def can_refresh(self) -> bool:
-        return bool(
-            get_capability(self.client_capabilities, "workspace.diagnostics.refresh_support", False)
-        )
-
-    def shutdown_session(self) -> None:
-        self.tapps_protocol.idle_gc.stop()
-        self.session.close()
-        kill_all_running()
+# Method, handler, and the options pygls advertises for it.
+FEATURES: list[tuple[str, Callable[..., Any], Any]] = [
+    (types.INITIALIZE, configuration.initialize, None),
+    (types.INITIALIZED, configuration.initialized, None),
+    (types.WORKSPACE_DID_CHANGE_CONFIGURATION, configuration.did_change_configuration, None),
+    (types.WORKSPACE_DID_CHANGE_WATCHED_FILES, configuration.did_change_watched_files, None),
+    (types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS, configuration.did_change_folders, None),
+    (types.SHUTDOWN, configuration.shutdown, None),
+    (types.TEXT_DOCUMENT_DID_OPEN, documents.did_open, None),
+    (types.TEXT_DOCUMENT_DID_SAVE, documents.did_save, documents.SAVE_OPTIONS),
+    (types.TEXT_DOCUMENT_DID_CLOSE, documents.did_close, None),
+    (types.TEXT_DOCUMENT_DIAGNOSTIC, pull.document_diagnostic, pull.OPTIONS),
+    (types.WORKSPACE_DIAGNOSTIC, workspace_pull.workspace_diagnostic, None),
+]
 
 
 def build_server() -> TappsServer:
     server = TappsServer()
-    configuration.register(server)
-    documents.register(server)
-    pull.register(server)
-    commands.register(server)
-    review_commands.register(server)
-    tasks.register(server)
-    workspace_pull.register(server)
-    metrics.register(server)
+    for method, handler, options in FEATURES:
+        server.feature(method, options)(handler)
+    metrics = ServerMetrics(server)
+    server.tapps_protocol.observer = metrics
+    tasks = TaskManager(server, REVIEW_COMMANDS)
+    for name, answer in command_table(tasks, metrics).items():
+        server.command(name)(pygls_handler(name, answer))
     return server
 
 

@@ -5,15 +5,13 @@ the workspace folders, is a JSON-RPC InvalidParams error that names it."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 from pygls.uris import to_fs_path
 
 from tapps_lsp.analyzers.trust import confine
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
+from tapps_lsp.server.language_server import TappsServer
 
 
 def invalid(command: str, message: str) -> JsonRpcInvalidParams:

@@ -10,22 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from tapps_lsp.analyzers.batch import BatchFile
 from tapps_lsp.analyzers.findings import FileReport
-from tapps_lsp.server.diagnostics import (
-    deliver,
-    diagnostics_for,
-    refresh_soon,
-    show_failure,
-    with_notice,
-)
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
+from tapps_lsp.server.delivery import deliver, diagnostics_for, refresh_soon
+from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.messages import show_failure
+from tapps_lsp.server.refusal import not_reviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +43,7 @@ def publish_batch_file(ls: TappsServer, item: BatchFile) -> None:
     for failure in report.failures if report is not None else ():
         show_failure(ls, failure)
     if report is None:
-        report = with_notice(
-            FileReport(str(item.path), "", None, None, None, complete=True, result_id="refused"),
-            f"tapps: {item.problem or 'not reviewed'}",
-        )
+        report = not_reviewed(item.path, f"tapps: {item.problem or 'not reviewed'}")
     document = ls.workspace.text_documents.get(uri)
     if document is not None:
         state = ls.session.documents.get(uri)
@@ -64,7 +54,7 @@ def publish_batch_file(ls: TappsServer, item: BatchFile) -> None:
         return
     ls.session.workspace_reports[uri] = WorkspaceReport(report, item.text)
     ls.session.workspace_changed()
-    if ls.pull_mode:
+    if ls.client.pulls:
         refresh_soon(ls)
         return
     ls.text_document_publish_diagnostics(

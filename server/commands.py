@@ -1,93 +1,71 @@
-"""workspace/executeCommand handlers."""
+"""Every `workspace/executeCommand` command the server answers, in one table.
+
+A row is the command's name and what answers it: `(server, name, raw arguments)` to a
+JSON result. The arguments are one JSON object, read key by key (server.arguments);
+a bad one is an InvalidParams error that names it. pygls advertises the names in
+`executeCommandProvider.commands`, in the table's order.
+"""
 
 from __future__ import annotations
 
-import platform
-import sys
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
-from pygls.capabilities import get_capability
+from tapps_lsp.server.debug_information import PRINT_DEBUG_INFORMATION, debug_information
+from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.metrics import METRICS, ServerMetrics
+from tapps_lsp.server.review_commands import (
+    CACHE_STATS,
+    CLEAR_CACHE,
+    REVIEW_FILES,
+    REVIEW_WORKSPACE,
+    SCORE_FILE,
+    ReviewCommand,
+    cache_stats,
+    clear_cache,
+    parse_clear_cache,
+    parse_nothing,
+    parse_review_files,
+    parse_review_workspace,
+    parse_score_file,
+    review_files,
+    review_workspace,
+    score_file,
+)
+from tapps_lsp.server.tasks import CANCEL_TASK, SUBMIT, TASK_RESULT, TASK_STATUS, TaskManager
 
-from tapps_lsp.analyzers.score import FORMULA_VERSION
-from tapps_lsp.analyzers.workspace import cache_folder, trust_summary
-from tapps_lsp.server.diagnostics import negotiated_encoding
-from tapps_lsp.server.session import Folder
+Answer = Callable[[TappsServer, str, tuple[Any, ...]], Awaitable[dict[str, Any]]]
 
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
-
-PRINT_DEBUG_INFORMATION = "tapps.printDebugInformation"
-
-
-def register(server: TappsServer) -> None:
-    # pygls resolves a command handler's annotations at each call: `ls` must not name a
-    # class imported only for type checking.
-    @server.command(PRINT_DEBUG_INFORMATION)
-    async def print_debug_information(ls: Any, *args: Any) -> dict[str, Any]:
-        return await debug_information(cast("TappsServer", ls))
+# The review commands: each also runs as a background task (`tapps.submit`).
+REVIEW_COMMANDS: dict[str, ReviewCommand[Any]] = {
+    REVIEW_WORKSPACE: ReviewCommand(
+        parse_review_workspace, review_workspace, "Reviewing the workspace"
+    ),
+    REVIEW_FILES: ReviewCommand(parse_review_files, review_files, "Reviewing files"),
+    SCORE_FILE: ReviewCommand(parse_score_file, score_file, None),
+    CACHE_STATS: ReviewCommand(parse_nothing, cache_stats, None),
+    CLEAR_CACHE: ReviewCommand(parse_clear_cache, clear_cache, None),
+}
 
 
-async def debug_information(ls: TappsServer) -> dict[str, Any]:
-    folders = [await _folder_info(folder) for folder in ls.session.all_folders()]
+def command_table(tasks: TaskManager, metrics: ServerMetrics) -> dict[str, Answer]:
+    """The table, for one server: `tasks` and `metrics` are its own."""
     return {
-        "version": ls.version,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "scoreFormulaVersion": FORMULA_VERSION,
-        "folders": folders,
-        "openDocuments": sorted(ls.workspace.text_documents),
-        "client": _client_summary(ls),
+        PRINT_DEBUG_INFORMATION: lambda ls, name, args: debug_information(ls),
+        **{name: command.answer for name, command in REVIEW_COMMANDS.items()},
+        SUBMIT: lambda ls, name, args: tasks.submit(args),
+        TASK_STATUS: lambda ls, name, args: tasks.status(args),
+        TASK_RESULT: lambda ls, name, args: tasks.result(args),
+        CANCEL_TASK: lambda ls, name, args: tasks.cancel(args),
+        METRICS: lambda ls, name, args: metrics.report(),
     }
 
 
-async def _folder_info(folder: Folder) -> dict[str, Any]:
-    reviewer = folder.reviewer
-    tools: dict[str, Any] = {}
-    if reviewer is not None:
-        versions = await reviewer.versions()
-        tools = {
-            "ruff": versions.ruff or (versions.ruff_failure and versions.ruff_failure.message),
-            "mypy": versions.mypy or (versions.mypy_failure and versions.mypy_failure.message),
-        }
-    environment = reviewer.environment if reviewer is not None else None
-    stats = folder.store.stats() if folder.store is not None else None
-    return {
-        "root": str(folder.root),
-        "settings": folder.settings.as_json(),
-        "settingsProblems": folder.problems,
-        "trust": trust_summary(folder.root, folder.settings),
-        "tools": tools,
-        "pythonEnvironment": environment.describe() if environment else None,
-        "mypyProjects": [
-            {
-                "configRoot": str(p.root),
-                "configFile": str(p.config.config_file or ""),
-                "targets": list(p.targets),
-                "engine": p.engine.describe() if p.engine else {"state": "off"},
-                "notRun": p.untrusted_code(),
-            }
-            for p in (reviewer.projects() if reviewer else [])
-        ],
-        "cache": {
-            "folder": str(cache_folder(folder.root, folder.settings)),
-            "entries": stats.entries if stats else 0,
-            "bytes": stats.total_bytes if stats else 0,
-            "hits": reviewer.hits if reviewer else 0,
-            "misses": reviewer.misses if reviewer else 0,
-        },
-    }
+def pygls_handler(name: str, answer: Answer) -> Callable[..., Coroutine[Any, Any, Any]]:
+    """`answer` as pygls calls a command: the server, then the arguments unpacked."""
 
+    async def handle(ls: TappsServer, *args: Any) -> dict[str, Any]:
+        return await answer(ls, name, args)
 
-def _client_summary(ls: TappsServer) -> dict[str, Any]:
-    caps = ls.client_capabilities
-    return {
-        "name": ls.client_name,
-        "positionEncoding": negotiated_encoding(ls),
-        "pullDiagnostics": ls.pull_mode,
-        "diagnosticRefresh": ls.can_refresh,
-        "workDoneProgress": bool(get_capability(caps, "window.work_done_progress", False)),
-        "configuration": bool(get_capability(caps, "workspace.configuration", False)),
-        "watchedFilesRegistration": bool(
-            get_capability(caps, "workspace.did_change_watched_files.dynamic_registration", False)
-        ),
-    }
+    handle.__name__ = name.replace(".", "_")
+    return handle

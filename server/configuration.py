@@ -16,20 +16,19 @@ import logging
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
-from pygls.capabilities import get_capability
 
 from tapps_lsp.analyzers import serialize
 from tapps_lsp.analyzers.configs import WATCHED_CONFIG_NAMES
 from tapps_lsp.analyzers.settings import normalise
 from tapps_lsp.analyzers.trust import TRUST_KEY, TRUST_SETTING
-from tapps_lsp.server.diagnostics import schedule_review, uri_to_path
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
-    from tapps_lsp.server.session import Folder
+from tapps_lsp.server.client import Client
+from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.reviews import schedule_review
+from tapps_lsp.server.session import Folder
+from tapps_lsp.server.uris import uri_to_path
 
 log = logging.getLogger(__name__)
 SECTION = "tapps"
@@ -60,20 +59,10 @@ def _editor_section(ls: TappsServer, raw: object) -> dict[str, Any]:
     return section
 
 
-def register(server: TappsServer) -> None:
-    server.feature(types.INITIALIZE)(initialize)
-    server.feature(types.INITIALIZED)(initialized)
-    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
-    server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)(did_change_watched_files)
-    server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)(did_change_folders)
-    server.feature(types.SHUTDOWN)(shutdown)
-
-
 def initialize(ls: TappsServer, params: types.InitializeParams) -> None:
     serialize.prepare()
+    ls.client = Client.resolve(params, ls.workspace.position_encoding)
     ls.session.global_settings = _section(params.initialization_options)
-    if params.client_info is not None:
-        ls.client_name = f"{params.client_info.name} {params.client_info.version or ''}".strip()
     roots = [uri_to_path(f.uri) for f in params.workspace_folders or []]
     if not roots and params.root_uri:
         roots = [uri_to_path(params.root_uri)]
@@ -92,7 +81,7 @@ async def did_change_configuration(
     ls: TappsServer, params: types.DidChangeConfigurationParams
 ) -> None:
     pushed = params.settings
-    asks = get_capability(ls.client_capabilities, "workspace.configuration", False)
+    asks = ls.client.configuration
     if isinstance(pushed, Mapping) and (isinstance(pushed.get(SECTION), Mapping) or not asks):
         # Settings under "tapps", or (from a client we cannot ask) flat, as in
         # initializationOptions.
@@ -133,7 +122,7 @@ async def shutdown(ls: TappsServer, *args: Any) -> None:
 
 async def pull_configuration(ls: TappsServer) -> None:
     """Ask the client for each folder's `tapps` section, then apply what changed."""
-    if not get_capability(ls.client_capabilities, "workspace.configuration", False):
+    if not ls.client.configuration:
         _reconfigure(ls, ls.session.all_folders())
         return
     folders = ls.session.all_folders()
@@ -173,9 +162,7 @@ def _report_problems(ls: TappsServer) -> None:
 
 
 async def _watch_config_files(ls: TappsServer) -> None:
-    if not get_capability(
-        ls.client_capabilities, "workspace.did_change_watched_files.dynamic_registration", False
-    ):
+    if not ls.client.watches_files:
         return
     pattern = "**/{" + ",".join(sorted(WATCHED_CONFIG_NAMES)) + "}"
     registration = types.Registration(

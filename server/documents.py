@@ -2,37 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from lsprotocol import types
 
-from tapps_lsp.server.diagnostics import schedule_review
+from tapps_lsp.server.after_save import review_save
+from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.reviews import schedule_review
 
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
+# The text saved is the synced document's: a save's own `text` is not asked for, and
+# ignored (ALE 3.3 sends it with literal `\n` between lines).
+SAVE_OPTIONS = types.SaveOptions(include_text=False)
 
 
-def register(server: TappsServer) -> None:
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: TappsServer, params: types.DidOpenTextDocumentParams) -> None:
-        document = params.text_document
-        schedule_review(ls, document.uri, document.text, document.version)
+def did_open(ls: TappsServer, params: types.DidOpenTextDocumentParams) -> None:
+    document = params.text_document
+    schedule_review(ls, document.uri, document.text, document.version)
 
-    # The text saved is the synced document's: a save's own `text` is not asked for, and
-    # ignored (ALE 3.3 sends it with literal `\n` between lines).
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
-    def did_save(ls: TappsServer, params: types.DidSaveTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        document = ls.workspace.get_text_document(uri)
-        schedule_review(ls, uri, document.source, document.version, saved=True)
 
-    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: TappsServer, params: types.DidCloseTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        state = ls.session.documents.pop(uri, None)
-        if state is not None and state.task is not None:
-            state.task.cancel()
-        if not ls.pull_mode:
-            ls.text_document_publish_diagnostics(
-                types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-            )
+def did_save(ls: TappsServer, params: types.DidSaveTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    document = ls.workspace.get_text_document(uri)
+    review_save(ls, uri, document.source, document.version)
+
+
+def did_close(ls: TappsServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    state = ls.session.documents.pop(uri, None)
+    if state is not None and state.task is not None:
+        state.task.cancel()
+    if not ls.client.pulls:
+        ls.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=[])
+        )

@@ -26,15 +26,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tapps_lsp.analyzers.mypy.engine import read_rss_mb
 from tapps_lsp.analyzers.settings import ReviewSettings
 from tapps_lsp.analyzers.timings import DEFAULT_WINDOW, Series, Timings, percentile
+from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.protocol import HELD_BY_DESIGN
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
 
 log = logging.getLogger(__name__)
 
@@ -199,16 +197,3 @@ def _parent_of(pid: str) -> int | None:
 
 def _round(value: float | None) -> float | None:
     return round(value, 1) if value is not None else None
-
-
-def register(server: TappsServer) -> ServerMetrics:
-    metrics = ServerMetrics(server)
-    server.tapps_protocol.observer = metrics
-
-    # pygls passes the server as the parameter named `ls`, and resolves the handler's
-    # annotations at every call: it must not name a class imported for type checking.
-    @server.command(METRICS)
-    async def tapps_metrics(ls: Any, *args: Any) -> dict[str, Any]:
-        return await metrics.report()
-
-    return metrics

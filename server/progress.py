@@ -19,13 +19,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
-from pygls.capabilities import get_capability
 
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
+from tapps_lsp.server.language_server import TappsServer
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +81,7 @@ class WorkProgress:
         progress.tokens.pop(token, None)
 
     def _can_create(self) -> bool:
-        return bool(
-            get_capability(self._ls.client_capabilities, "window.work_done_progress", False)
-        )
+        return self._ls.client.work_done_progress
 
     async def _pace(self) -> None:
         await asyncio.sleep(max(0.0, self._delay_s - (time.monotonic() - self._started)))

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from lsprotocol import types
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
+from tapps_lsp.server.client import client_pulls
 from tapps_lsp.server.idle_gc import IdleCollector
 
 # Requests answered only once something changes (long polls): never "slow", never busy.
@@ -123,7 +124,7 @@ class TappsProtocol(LanguageServerProtocol):
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(self, params: types.InitializeParams) -> Generator[Any, Any, Any]:
-        """Offer pull diagnostics only to clients we serve by pull (see supports_pull)."""
+        """Offer pull diagnostics only to clients we serve by pull (see client_pulls)."""
         result = yield from super().lsp_initialize(params)
         if not client_pulls(params.capabilities):
             self.server_capabilities.diagnostic_provider = None
@@ -141,19 +142,3 @@ class TappsProtocol(LanguageServerProtocol):
                 future.cancel()
         self._shutdown = True
         return None
-
-
-def client_pulls(capabilities: types.ClientCapabilities) -> bool:
-    """Pull only for a client that can also be asked to pull again: results arrive after
-    a save (or for other files after a dependency changed) without the client changing
-    anything, and a client that cannot be told would never see them (Neovim 0.11 by
-    default). Every other client gets push, and is not offered a diagnostic provider."""
-    document = capabilities.text_document
-    workspace = capabilities.workspace
-    return (
-        document is not None
-        and document.diagnostic is not None
-        and workspace is not None
-        and workspace.diagnostics is not None
-        and workspace.diagnostics.refresh_support is True
-    )

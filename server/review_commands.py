@@ -7,17 +7,17 @@ before anything runs (so `tapps.submit` refuses a bad one at once), and a runner
 `$/progress`) and a background task. A runner's cancellable part runs
 as `context.work`: cancelling it (progress cancel, `tapps.cancelTask`) ends the batch,
 and the result says `cancelled` with what was done. A `$/cancelRequest` cancels the
-whole request instead.
+whole request instead. The commands are declared in server.commands.
 """
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar
 
 from tapps_lsp.analyzers.batch import BatchProgress, BatchReview, BatchSummary, OnFile
 from tapps_lsp.analyzers.files import discover
@@ -26,13 +26,11 @@ from tapps_lsp.analyzers.workspace import cache_folder
 from tapps_lsp.server.arguments import Arguments, invalid, workspace_path
 from tapps_lsp.server.batch_publish import open_document, publish_batch_file
 from tapps_lsp.server.convert import score_json
-from tapps_lsp.server.diagnostics import uri_to_path
+from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.progress import WorkProgress
 from tapps_lsp.server.protocol import EXECUTE_PARAMS
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
-    from tapps_lsp.server.session import Folder
+from tapps_lsp.server.session import Folder
+from tapps_lsp.server.uris import uri_to_path
 
 REVIEW_WORKSPACE = "tapps.reviewWorkspace"
 REVIEW_FILES = "tapps.reviewFiles"
@@ -69,28 +67,20 @@ class ReviewCommand(Generic[Request]):
     async def run(self, context: CommandContext, arguments: Arguments) -> dict[str, Any]:
         return await self.runner(context, self.parse(context.ls, arguments))
 
-
-def register(server: TappsServer) -> None:
-    for name, command in COMMANDS.items():
-        server.command(name)(_handler(name, command))
-
-
-def _handler(name: str, command: ReviewCommand[Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
-    # pygls passes the server as the parameter named `ls`, and resolves the handler's
-    # annotations at every call: it must not name a class imported for type checking.
-    async def handle(ls: Any, *args: Any) -> dict[str, Any]:
-        server = cast("TappsServer", ls)
-        server.tapps_protocol.track_current_task()
-        request = command.parse(server, Arguments(name, args))
+    async def answer(self, ls: TappsServer, name: str, args: tuple[Any, ...]) -> dict[str, Any]:
+        """The command as a request: cancellable by `$/cancelRequest`, with `$/progress`
+        when it has a title."""
+        ls.tapps_protocol.track_current_task()
+        request = self.parse(ls, Arguments(name, args))
         params = EXECUTE_PARAMS.get()
         token = params.work_done_token if params is not None else None
-        context = CommandContext(server, _NoProgress())
-        if command.title is None:
-            return await command.runner(context, request)
-        with WorkProgress(server, command.title, token, on_cancel=context.cancel_work) as progress:
+        context = CommandContext(ls, _NoProgress())
+        if self.title is None:
+            return await self.runner(context, request)
+        with WorkProgress(ls, self.title, token, on_cancel=context.cancel_work) as progress:
             context.progress = progress
             try:
-                result = await command.runner(context, request)
+                result = await self.runner(context, request)
             except asyncio.CancelledError:
                 progress.close("cancelled")
                 raise
@@ -99,9 +89,6 @@ def _handler(name: str, command: ReviewCommand[Any]) -> Callable[..., Coroutine[
                 raise
             progress.close(_end_message(result))
             return result
-
-    handle.__name__ = name.replace(".", "_")
-    return handle
 
 
 class _NoProgress:
@@ -346,14 +333,3 @@ async def clear_cache(context: CommandContext, folders: list[Folder]) -> dict[st
 def _under(uri: str, root: Path) -> bool:
     path = uri_to_path(uri)
     return path is not None and (path == root or root in path.parents)
-
-
-COMMANDS: dict[str, ReviewCommand[Any]] = {
-    REVIEW_WORKSPACE: ReviewCommand(
-        parse_review_workspace, review_workspace, "Reviewing the workspace"
-    ),
-    REVIEW_FILES: ReviewCommand(parse_review_files, review_files, "Reviewing files"),
-    SCORE_FILE: ReviewCommand(parse_score_file, score_file, None),
-    CACHE_STATS: ReviewCommand(parse_nothing, cache_stats, None),
-    CLEAR_CACHE: ReviewCommand(parse_clear_cache, clear_cache, None),
-}

@@ -122,14 +122,6 @@ class Session:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Batch results of files that are not open (values: server.batch_publish.WorkspaceReport).
     workspace_reports: dict[str, Any] = field(default_factory=dict)
-    # Per folder: documents saved since the last round of re-reviews, and the round due.
-    saved_since_refresh: dict[Path, set[str]] = field(default_factory=dict)
-    refresh_rounds: dict[Path, asyncio.Task[None]] = field(default_factory=dict)
-    # Per folder: reviews of saves still running (the round waits for the last one).
-    saves_running: dict[Path, int] = field(default_factory=dict)
-    # A workspace/diagnostic/refresh was sent within the last window; another is due.
-    refresh_pending: bool = False
-    refresh_again: bool = False
     # Durations (ms) of tool runs ("ruff", "mypy", ...) and of open-document reviews.
     tool_timings: Timings = field(default_factory=Timings)
     review_timings: Timings = field(default_factory=Timings)

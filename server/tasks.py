@@ -1,6 +1,6 @@
 """Background tasks: any review command, run later, watched by polling or notifications.
 
-- `tapps.submit {command, arguments}` queues `command` (one of review_commands.COMMANDS)
+- `tapps.submit {command, arguments}` queues `command` (one of commands.REVIEW_COMMANDS)
   and answers at once with `{taskId, state, shared}`. An identical task (same command,
   same arguments) that is still queued or running is shared instead (`shared: true`).
 - `tapps.taskStatus {taskId}`: state, progress and times, with `retryAfterMs`, a polling
@@ -25,20 +25,18 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 
 from tapps_lsp.analyzers.settings import ReviewSettings
 from tapps_lsp.analyzers.workspace import cache_folder
 from tapps_lsp.server.arguments import Arguments, invalid
-from tapps_lsp.server.review_commands import COMMANDS, CommandContext
+from tapps_lsp.server.language_server import TappsServer
+from tapps_lsp.server.review_commands import CommandContext, ReviewCommand
 from tapps_lsp.server.task_store import INTERRUPTED, TaskRecord, TaskState, TaskStore, utc_now
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +112,10 @@ def _snapshot(record: TaskRecord) -> tuple[str, int, str | None]:
 
 
 class TaskManager:
-    def __init__(self, ls: TappsServer) -> None:
+    def __init__(self, ls: TappsServer, commands: Mapping[str, ReviewCommand[Any]]) -> None:
+        """`commands`: what `tapps.submit` may run (server.commands.REVIEW_COMMANDS)."""
         self._ls = ls
+        self._commands = commands
         self._store: TaskStore | None = None
         self._closed = False
         self._live: dict[str, _Task] = {}
@@ -132,12 +132,12 @@ class TaskManager:
         unknown = sorted(set(values) - {"command", "arguments"})
         if unknown:
             raise invalid(SUBMIT, f"unknown argument '{unknown[0]}'")
-        if command not in COMMANDS:
-            known = ", ".join(sorted(COMMANDS))
+        if command not in self._commands:
+            known = ", ".join(sorted(self._commands))
             raise invalid(SUBMIT, f"unknown command '{command}' (one of: {known})")
         arguments = values.get("arguments")
         # Refused now, not when the task runs: the same checks as the command's request.
-        COMMANDS[command].parse(self._ls, Arguments(command, [arguments]))
+        self._commands[command].parse(self._ls, Arguments(command, [arguments]))
         arguments = dict(arguments or {})
         key = json.dumps([command, arguments], sort_keys=True, separators=(",", ":"))
         store = self._open()
@@ -213,7 +213,7 @@ class TaskManager:
                 context = CommandContext(self._ls, _Sink(self, task))
                 task.context = context
                 arguments = Arguments(record.command, [record.arguments])
-                result = await COMMANDS[record.command].run(context, arguments)
+                result = await self._commands[record.command].run(context, arguments)
         except asyncio.CancelledError:
             if task.cancel_requested:
                 self._finish(task, TaskState.CANCELLED)
@@ -363,27 +363,3 @@ def _status_json(record: TaskRecord, retry_after_ms: int | None) -> dict[str, An
         "retryAfterMs": retry_after_ms,
         "error": record.error,
     }
-
-
-def register(server: TappsServer) -> None:
-    manager = TaskManager(server)
-    handlers: dict[str, Callable[[tuple[Any, ...]], Awaitable[dict[str, Any]]]] = {
-        SUBMIT: manager.submit,
-        TASK_STATUS: manager.status,
-        TASK_RESULT: manager.result,
-        CANCEL_TASK: manager.cancel,
-    }
-    for name, method in handlers.items():
-        server.command(name)(_handler(name, method))
-
-
-def _handler(
-    name: str, method: Callable[[tuple[Any, ...]], Awaitable[dict[str, Any]]]
-) -> Callable[..., Coroutine[Any, Any, Any]]:
-    # pygls passes the server as the parameter named `ls` and resolves the handler's
-    # annotations at every call, so `ls` is `Any`. Every task command answers at once.
-    async def handle(ls: Any, *args: Any) -> dict[str, Any]:
-        return await method(args)
-
-    handle.__name__ = name.replace(".", "_")
-    return handle

@@ -12,17 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from tapps_lsp.analyzers.batch import BatchFile
-from tapps_lsp.server.diagnostics import diagnostics_for
+from tapps_lsp.server.delivery import diagnostics_for
+from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.progress import WorkProgress
 from tapps_lsp.server.review_commands import new_batch, workspace_files
-
-if TYPE_CHECKING:
-    from tapps_lsp.server.app import TappsServer
 
 WorkspaceItem = (
     types.WorkspaceFullDocumentDiagnosticReport | types.WorkspaceUnchangedDocumentDiagnosticReport
@@ -30,15 +27,7 @@ WorkspaceItem = (
 FLUSH_INTERVAL_S = 0.1
 
 
-def register(server: TappsServer) -> None:
-    @server.feature(types.WORKSPACE_DIAGNOSTIC)
-    async def workspace_diagnostic(
-        ls: TappsServer, params: types.WorkspaceDiagnosticParams
-    ) -> types.WorkspaceDiagnosticReport:
-        return await answer(ls, params)
-
-
-async def answer(
+async def workspace_diagnostic(
     ls: TappsServer, params: types.WorkspaceDiagnosticParams
 ) -> types.WorkspaceDiagnosticReport:
     known = {entry.uri: entry.value for entry in params.previous_result_ids}

@@ -113,3 +113,57 @@ def test_our_packages_are_imported_by_their_installed_names_only() -> None:
     }
     assert found == {}
     assert imported_packages(ast.parse("from analyzers.ruff import x\n")) == {"analyzers"}
+
+
+def server_imports() -> dict[str, set[str]]:
+    """Each module of the server's package, and the modules of the package it imports."""
+    names = {}
+    for path in (REPO / "server").rglob("*.py"):
+        parts = path.relative_to(REPO / "server").with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names[".".join(("tapps_lsp", "server", *parts))] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        edges = graph[name] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges.update(alias.name for alias in node.names if alias.name in names)
+            elif isinstance(node, ast.ImportFrom) and node.module in names:
+                for alias in node.names:
+                    inner = f"{node.module}.{alias.name}"
+                    edges.add(inner if inner in names else node.module)
+        edges.discard(name)
+    return graph
+
+
+def import_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle of `graph` (its modules in order), or [] when it has none."""
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        if name in path:
+            return [*path[path.index(name) :], name]
+        if name in done:
+            return []
+        path.append(name)
+        for imported in sorted(graph.get(name, ())):
+            if found := visit(imported):
+                return found
+        path.pop()
+        done.add(name)
+        return []
+
+    for name in sorted(graph):
+        if found := visit(name):
+            return found
+    return []
+
+
+def test_the_server_modules_import_no_circle() -> None:
+    """Handlers import the server class's module (server.language_server); only the
+    module that wires them imports them all."""
+    assert import_cycle(server_imports()) == []
+    assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert import_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []
