@@ -2,13 +2,14 @@
 
 A file is not reviewed when it is over the size limit (setting `maxFileSize`), looks
 binary (a NUL byte anywhere) or is not UTF-8 text. The reason reads the same wherever it
-shows: "not reviewed: <why>".
+shows: "not reviewed: <why>", and `not_reviewed_report` is the report that carries it.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from tapps_lsp.analyzers.findings import FileReport, Finding, Severity, Source, Span, ToolResult
 from tapps_lsp.analyzers.text import UndecodableSource, decode_source
 
 NOT_REVIEWED = "not reviewed"
@@ -17,6 +18,20 @@ _BINARY = "the file looks binary (it contains NUL bytes)"
 
 def not_reviewed(reason: str) -> str:
     return f"{NOT_REVIEWED}: {reason}"
+
+
+def not_reviewed_report(path: Path, message: str) -> FileReport:
+    """A complete report whose one finding, at the top of the file, is `message`."""
+    notice = Finding(Source.TAPPS, "not-reviewed", message, Severity.WARNING, Span.point(0))
+    return FileReport(
+        str(path),
+        "",
+        ToolResult(Source.TAPPS, (notice,)),
+        None,
+        None,
+        complete=True,
+        result_id="refused",
+    )
 
 
 def read_for_review(path: Path, limit: int) -> tuple[str | None, str | None]:

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from lsprotocol import types
 
+from tapps_lsp.analyzers.admission import NOT_REVIEWED, not_reviewed_report
 from tapps_lsp.analyzers.batch import BatchFile
 from tapps_lsp.analyzers.findings import FileReport
 from tapps_lsp.server.delivery import deliver, diagnostics_for, refresh_soon
 from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.messages import show_failure
-from tapps_lsp.server.refusal import not_reviewed
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ def publish_batch_file(ls: TappsServer, item: BatchFile) -> None:
     for failure in report.failures if report is not None else ():
         show_failure(ls, failure)
     if report is None:
-        report = not_reviewed(item.path, f"tapps: {item.problem or 'not reviewed'}")
+        report = not_reviewed_report(item.path, f"tapps: {item.problem or NOT_REVIEWED}")
     document = ls.workspace.text_documents.get(uri)
     if document is not None:
         state = ls.session.documents.get(uri)

@@ -11,12 +11,12 @@ from typing import Any
 
 from lsprotocol import types
 
+from tapps_lsp.analyzers.admission import not_reviewed_report, refusal_of_open_text
 from tapps_lsp.analyzers.findings import FileReport
 from tapps_lsp.analyzers.review import Snapshot
 from tapps_lsp.server.delivery import deliver
 from tapps_lsp.server.language_server import TappsServer
 from tapps_lsp.server.messages import show_failure, show_once
-from tapps_lsp.server.refusal import not_reviewed, refusal
 from tapps_lsp.server.session import DocumentState
 from tapps_lsp.server.uris import uri_to_path
 
@@ -75,9 +75,9 @@ async def review_and_publish(
         threshold = folder.settings.score_threshold
         deliver(ls, uri, state, report, text=text, version=version, threshold=threshold)
 
-    refused = refusal(path, text, folder.settings.max_file_size)
+    refused = refusal_of_open_text(path, text, folder.settings.max_file_size)
     if refused is not None:
-        publish(not_reviewed(path, refused))
+        publish(not_reviewed_report(path, f"tapps: {refused}"))
         return
     try:
         async for report in reviewer.review(path, text, snapshot):
