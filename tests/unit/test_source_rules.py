@@ -4,6 +4,8 @@
   never be read as shell syntax.
 - The engine (`analyzers/`) never imports the LSP layer (pygls, lsprotocol) or the server:
   the CLI, the server and the tests all drive it as a plain library.
+- The `check` CLI (`server/cli/`) never imports the LSP layer (pygls, lsprotocol): `check`
+  runs without paying for it, and the two front doors stay apart.
 - Our code is imported by its installed name only (`tapps_lsp.server`, `tapps_lsp.analyzers`):
   a bare `server` or `analyzers` would be a second copy of the module, or somebody else's.
 """
@@ -24,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 OURS = [REPO / "analyzers", REPO / "server"]
 SHELL_CALLS = {"create_subprocess_shell", "system", "popen", "getoutput", "getstatusoutput"}
 LSP_PACKAGES = {"pygls", "lsprotocol", "tapps_lsp.server", "pytest_lsp"}
+PROTOCOL_PACKAGES = {"pygls", "lsprotocol", "pytest_lsp"}
 BARE_NAMES = {"server", "analyzers"}
 
 
@@ -100,8 +103,18 @@ def test_the_engine_never_imports_the_lsp_layer_or_the_server() -> None:
         if (used := imported_packages(tree) & LSP_PACKAGES)
     }
     assert found == {}
-    tree = ast.parse("from pygls.lsp import x\nimport tapps_lsp.server.app\n")
+    tree = ast.parse("from pygls.lsp import x\nimport tapps_lsp.server.lsp.app\n")
     assert imported_packages(tree) == {"pygls", "tapps_lsp.server"}
+
+
+def test_the_cli_never_imports_the_lsp_layer() -> None:
+    found = {
+        str(path.relative_to(REPO)): sorted(used)
+        for path, tree in modules(REPO / "server" / "cli")
+        if (used := imported_packages(tree) & PROTOCOL_PACKAGES)
+    }
+    assert found == {}
+    assert any(modules(REPO / "server" / "cli"))
 
 
 def test_our_packages_are_imported_by_their_installed_names_only() -> None:
@@ -162,7 +175,7 @@ def import_cycle(graph: dict[str, set[str]]) -> list[str]:
 
 
 def test_the_server_modules_import_no_circle() -> None:
-    """Handlers import the server class's module (server.language_server); only the
+    """Handlers import the server class's module (server.lsp.language_server); only the
     module that wires them imports them all."""
     assert import_cycle(server_imports()) == []
     assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
