@@ -1,5 +1,5 @@
 import sys
 
-from tapps_lsp.server.cli import main
+from tapps_lsp.server.cli.main import main
 
 sys.exit(main())

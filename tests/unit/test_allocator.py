@@ -13,7 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_arena_cap_takes_effect_on_glibc() -> None:
     # In a child process: the cap would otherwise hold for the rest of the test run.
     done = subprocess.run(
-        [sys.executable, "-c", "from server.allocator import limit_malloc_arenas as f; print(f())"],
+        [
+            sys.executable,
+            "-c",
+            "from tapps_lsp.server.lsp.allocator import limit_malloc_arenas as f; print(f())",
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -22,10 +22,10 @@ from tapps_lsp.analyzers.findings import (
     ToolResult,
 )
 from tapps_lsp.analyzers.text import split_lines
-from tapps_lsp.server.check import exit_code
-from tapps_lsp.server.check_progress import ProgressBar, StageClock, bar_line, stats_text
-from tapps_lsp.server.formats import RENDERERS, CheckRun, html, markdown, sarif, text
-from tapps_lsp.server.formats.common import histogram, worst_first
+from tapps_lsp.server.cli.check import exit_code
+from tapps_lsp.server.cli.check_progress import ProgressBar, StageClock, bar_line, stats_text
+from tapps_lsp.server.cli.formats import RENDERERS, CheckRun, html, markdown, sarif, text
+from tapps_lsp.server.cli.formats.common import histogram, worst_first
 
 CWD = Path("/work/project")
 SCHEMA = Path(__file__).resolve().parent.parent / "fixtures" / "sarif-schema-2.1.0.json"

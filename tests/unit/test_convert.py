@@ -21,7 +21,7 @@ from tapps_lsp.analyzers.findings import (
 )
 from tapps_lsp.analyzers.score import format_score
 from tapps_lsp.analyzers.text import split_lines
-from tapps_lsp.server.convert import (
+from tapps_lsp.server.lsp.convert import (
     SCORE_CODE,
     SCORE_SOURCE,
     PositionMapper,

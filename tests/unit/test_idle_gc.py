@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from tapps_lsp.server.idle_gc import IdleCollector
+from tapps_lsp.server.lsp.idle_gc import IdleCollector
 
 
 async def test_a_full_collection_runs_once_the_client_pauses() -> None:

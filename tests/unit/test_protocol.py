@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Generator
 from typing import Any
 
-from tapps_lsp.server.app import build_server
+from tapps_lsp.server.lsp.app import build_server
 
 
 async def test_finished_notification_handlers_leave_no_futures_behind() -> None:

@@ -4,6 +4,8 @@
   never be read as shell syntax.
 - The engine (`analyzers/`) never imports the LSP layer (pygls, lsprotocol) or the server:
   the CLI, the server and the tests all drive it as a plain library.
+- The `check` CLI (`server/cli/`) never imports the LSP layer (pygls, lsprotocol): `check`
+  runs without paying for it, and the two front doors stay apart.
 - Our code is imported by its installed name only (`tapps_lsp.server`, `tapps_lsp.analyzers`):
   a bare `server` or `analyzers` would be a second copy of the module, or somebody else's.
 """
@@ -24,6 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 OURS = [REPO / "analyzers", REPO / "server"]
 SHELL_CALLS = {"create_subprocess_shell", "system", "popen", "getoutput", "getstatusoutput"}
 LSP_PACKAGES = {"pygls", "lsprotocol", "tapps_lsp.server", "pytest_lsp"}
+PROTOCOL_PACKAGES = {"pygls", "lsprotocol", "pytest_lsp"}
 BARE_NAMES = {"server", "analyzers"}
 
 
@@ -100,8 +103,18 @@ def test_the_engine_never_imports_the_lsp_layer_or_the_server() -> None:
         if (used := imported_packages(tree) & LSP_PACKAGES)
     }
     assert found == {}
-    tree = ast.parse("from pygls.lsp import x\nimport tapps_lsp.server.app\n")
+    tree = ast.parse("from pygls.lsp import x\nimport tapps_lsp.server.lsp.app\n")
     assert imported_packages(tree) == {"pygls", "tapps_lsp.server"}
+
+
+def test_the_cli_never_imports_the_lsp_layer() -> None:
+    found = {
+        str(path.relative_to(REPO)): sorted(used)
+        for path, tree in modules(REPO / "server" / "cli")
+        if (used := imported_packages(tree) & PROTOCOL_PACKAGES)
+    }
+    assert found == {}
+    assert any(modules(REPO / "server" / "cli"))
 
 
 def test_our_packages_are_imported_by_their_installed_names_only() -> None:
@@ -115,14 +128,16 @@ def test_our_packages_are_imported_by_their_installed_names_only() -> None:
     assert imported_packages(ast.parse("from analyzers.ruff import x\n")) == {"analyzers"}
 
 
-def server_imports() -> dict[str, set[str]]:
-    """Each module of the server's package, and the modules of the package it imports."""
+def our_imports() -> dict[str, set[str]]:
+    """Each module of ours (engine and server), and the modules of ours it imports,
+    wherever the import stands (a function's, a `TYPE_CHECKING` block's)."""
     names = {}
-    for path in (REPO / "server").rglob("*.py"):
-        parts = path.relative_to(REPO / "server").with_suffix("").parts
-        if parts[-1] == "__init__":
-            parts = parts[:-1]
-        names[".".join(("tapps_lsp", "server", *parts))] = path
+    for folder in OURS:
+        for path in folder.rglob("*.py"):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            if parts[-1] == "__init__":
+                parts = parts[:-1]
+            names[".".join(("tapps_lsp", *parts))] = path
     graph: dict[str, set[str]] = {}
     for name, path in names.items():
         edges = graph[name] = set()
@@ -161,9 +176,9 @@ def import_cycle(graph: dict[str, set[str]]) -> list[str]:
     return []
 
 
-def test_the_server_modules_import_no_circle() -> None:
-    """Handlers import the server class's module (server.language_server); only the
-    module that wires them imports them all."""
-    assert import_cycle(server_imports()) == []
+def test_our_modules_import_no_circle() -> None:
+    """In the server, handlers import the server class's module (lsp.language_server);
+    only the module that wires them (lsp.app) imports them all."""
+    assert import_cycle(our_imports()) == []
     assert import_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert import_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []

@@ -9,7 +9,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from tapps_lsp.server.task_store import (
+from tapps_lsp.server.lsp.task_store import (
     DB_NAME,
     TaskRecord,
     TaskState,
@@ -18,7 +18,7 @@ from tapps_lsp.server.task_store import (
     process_identity,
     utc_now,
 )
-from tapps_lsp.server.tasks import FIRST_RETRY_MS, MAX_RETRY_MS, PollHint
+from tapps_lsp.server.lsp.tasks import FIRST_RETRY_MS, MAX_RETRY_MS, PollHint
 
 
 def dead_owner() -> str:

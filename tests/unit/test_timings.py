@@ -15,8 +15,8 @@ import pytest
 from lsprotocol import types
 
 from tapps_lsp.analyzers.timings import Series, Timings, percentile
-from tapps_lsp.server.app import build_server
-from tapps_lsp.server.metrics import LagMonitor, ServerMetrics, overshoot_ms, rss_report
+from tapps_lsp.server.lsp.app import build_server
+from tapps_lsp.server.lsp.metrics import LagMonitor, ServerMetrics, overshoot_ms, rss_report
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -120,7 +120,7 @@ def test_slow_requests_are_logged_and_kept(caplog: pytest.LogCaptureFixture) -> 
     metrics = server.tapps_protocol.observer
     assert isinstance(metrics, ServerMetrics)
     assert metrics.slow_request_seconds() == 5.0
-    with caplog.at_level(logging.WARNING, logger="tapps_lsp.server.metrics"):
+    with caplog.at_level(logging.WARNING, logger="tapps_lsp.server.lsp.metrics"):
         metrics.request_finished("textDocument/diagnostic", 12.0)
         metrics.request_finished("workspace/executeCommand:tapps.reviewWorkspace", 6500.0)
     assert [s["method"] for s in metrics.slow] == ["workspace/executeCommand:tapps.reviewWorkspace"]

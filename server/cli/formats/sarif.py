@@ -1,0 +1,238 @@
+"""SARIF 2.1.0, as GitHub code scanning takes it: one run per tool (ruff, mypy, and
+tapps for scores below the threshold), paths relative to the working directory under
+`%SRCROOT%`, regions in 1-based lines and UTF-16 columns."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span, ToolResult
+from tapps_lsp.analyzers.score import format_score
+from tapps_lsp.analyzers.text import split_lines
+from tapps_lsp.server.cli.formats.common import CheckRun, ordered, score_of
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SRCROOT = "%SRCROOT%"
+_INFORMATION = {
+    Source.RUFF: "https://docs.astral.sh/ruff/",
+    Source.MYPY: "https://mypy-lang.org/",
+}
+_LEVEL = {
+    Severity.ERROR: "error",
+    Severity.WARNING: "warning",
+    Severity.INFORMATION: "note",
+    Severity.HINT: "note",
+}
+SCORE_RULE = "score"
+
+
+def render(run: CheckRun) -> str:
+    return json.dumps(sarif_log(run), indent=2, ensure_ascii=False) + "\n"
+
+
+def sarif_log(run: CheckRun) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [_tool_run(run, Source.RUFF), _tool_run(run, Source.MYPY), _score_run(run)],
+    }
+
+
+@dataclass(slots=True)
+class _Rules:
+    """The rules a run's results refer to, in order of first use."""
+
+    tool: Source
+    index: dict[str, int] = field(default_factory=dict)
+    rules: list[dict[str, Any]] = field(default_factory=list)
+
+    def of(self, finding: Finding) -> tuple[str, int]:
+        rule_id = finding.code or "unclassified"
+        if rule_id not in self.index:
+            self.index[rule_id] = len(self.rules)
+            self.rules.append(_rule(self.tool, rule_id, finding.url))
+        return rule_id, self.index[rule_id]
+
+
+def _rule(tool: Source, rule_id: str, url: str | None) -> dict[str, Any]:
+    name = url.rstrip("/").rsplit("/", 1)[-1] if tool is Source.RUFF and url else None
+    title = f"{tool.value} {rule_id}" + (f" ({name})" if name else "")
+    rule: dict[str, Any] = {"id": rule_id}
+    if name:
+        rule["name"] = name
+    rule["shortDescription"] = {"text": title}
+    rule["fullDescription"] = {"text": f"{title}: see the tool's documentation of the rule."}
+    if url:
+        rule["helpUri"] = url
+        rule["help"] = {"text": f"{title}: {url}", "markdown": f"[{title}]({url})"}
+    return rule
+
+
+def _tool_run(run: CheckRun, tool: Source) -> dict[str, Any]:
+    rules = _Rules(tool)
+    results: list[dict[str, Any]] = []
+    for item in run.files:
+        if item.report is None:
+            continue
+        lines = split_lines(item.text)
+        for finding in ordered(f for f in item.report.findings if f.source is tool):
+            rule_id, index = rules.of(finding)
+            results.append(
+                {
+                    "ruleId": rule_id,
+                    "ruleIndex": index,
+                    "level": _LEVEL[finding.severity],
+                    "message": {"text": finding.message},
+                    "locations": [_location(item.path, run, region(finding.span, lines))],
+                }
+            )
+    driver = _driver(tool.value, _version(run, tool), _INFORMATION[tool])
+    driver["rules"] = rules.rules
+    return _run(run, driver, results, _notifications(run, tool))
+
+
+def _score_run(run: CheckRun) -> dict[str, Any]:
+    """A warning for each file whose quality score is below its folder's threshold."""
+    results: list[dict[str, Any]] = []
+    for item in run.files:
+        total = score_of(item)
+        if item.report is None or item.report.score is None or total is None:
+            continue
+        threshold = run.threshold(item.path)
+        if total < threshold:
+            text = f"{format_score(item.report.score)} (below the threshold {threshold})"
+            results.append(
+                {
+                    "ruleId": SCORE_RULE,
+                    "ruleIndex": 0,
+                    "level": "warning",
+                    "message": {"text": text},
+                    "locations": [_location(item.path, run, {"startLine": 1})],
+                    "properties": {"score": total, "threshold": threshold},
+                }
+            )
+    driver = _driver("tapps", _own_version(), None)
+    driver["rules"] = [
+        {
+            "id": SCORE_RULE,
+            "name": "quality-score",
+            "shortDescription": {"text": "Quality score below the threshold"},
+            "fullDescription": {
+                "text": "The file's 0-100 quality score (types, lint, complexity, security)"
+                " is below the scoreThreshold setting."
+            },
+        }
+    ]
+    return _run(run, driver, results, [])
+
+
+def _run(
+    run: CheckRun,
+    driver: dict[str, Any],
+    results: list[dict[str, Any]],
+    notifications: list[dict[str, Any]],
+) -> dict[str, Any]:
+    failed = any(n["level"] == "error" for n in notifications)
+    invocation: dict[str, Any] = {"executionSuccessful": not failed}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return {
+        "tool": {"driver": driver},
+        "originalUriBaseIds": {SRCROOT: {"uri": run.cwd.as_uri().rstrip("/") + "/"}},
+        "columnKind": "utf16CodeUnits",
+        "invocations": [invocation],
+        "results": results,
+    }
+
+
+def _driver(name: str, version: str | None, information: str | None) -> dict[str, Any]:
+    driver: dict[str, Any] = {"name": name}
+    if version:
+        driver["version"] = version
+    if information:
+        driver["informationUri"] = information
+    return driver
+
+
+def _notifications(run: CheckRun, tool: Source) -> list[dict[str, Any]]:
+    """What kept the tool from an answer, per file (a missing tool, a crash, a timeout)."""
+    found: list[dict[str, Any]] = []
+    for item in run.files:
+        if item.report is None:
+            continue
+        for failure in item.report.failures:
+            if failure.tool is tool:
+                found.append(
+                    {
+                        "level": "warning" if failure.kind == "warning" else "error",
+                        "message": {"text": failure.message},
+                        "locations": [_location(item.path, run, None)],
+                    }
+                )
+    return found
+
+
+def _version(run: CheckRun, tool: Source) -> str | None:
+    for item in run.files:
+        result = _result_of(item, tool)
+        if result is not None and result.version:
+            return result.version.split()[0]
+    return None
+
+
+def _result_of(item: BatchFile, tool: Source) -> ToolResult | None:
+    if item.report is None:
+        return None
+    return item.report.ruff if tool is Source.RUFF else item.report.mypy
+
+
+def _own_version() -> str | None:
+    try:
+        return metadata.version("tapps-lsp")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _location(path: Path, run: CheckRun, area: dict[str, int] | None) -> dict[str, Any]:
+    artifact: dict[str, str]
+    try:
+        relative = path.relative_to(run.cwd).as_posix()
+        artifact = {"uri": quote(relative), "uriBaseId": SRCROOT}
+    except ValueError:
+        artifact = {"uri": path.as_uri()}
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if area is not None:
+        physical["region"] = area
+    return {"physicalLocation": physical}
+
+
+def region(span: Span, lines: list[str]) -> dict[str, int]:
+    """A span (0-based lines, 0-based code-point columns, end exclusive) as a SARIF region
+    (1-based lines, 1-based UTF-16 columns, endColumn one past the last character)."""
+    start = utf16_column(lines, span.start_line, span.start_col)
+    end = utf16_column(lines, span.end_line, span.end_col)
+    if (span.end_line, end) < (span.start_line, start):
+        end_line, end = span.start_line, start
+    else:
+        end_line = span.end_line
+    return {
+        "startLine": span.start_line + 1,
+        "startColumn": start + 1,
+        "endLine": end_line + 1,
+        "endColumn": end + 1,
+    }
+
+
+def utf16_column(lines: list[str], line: int, column: int) -> int:
+    """How many UTF-16 code units the first `column` code points of a line take; columns
+    past the end of the line (or of the file) count one each."""
+    text = lines[line] if 0 <= line < len(lines) else ""
+    prefix = text[:column]
+    wide = sum(1 for char in prefix if ord(char) > 0xFFFF)
+    return column + wide
