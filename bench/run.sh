@@ -26,6 +26,13 @@ fi
     exit 2
 }
 
+# An untrusted workspace's cache lives in the user's cache folder ($XDG_CACHE_HOME/tapps-lsp,
+# keyed by the workspace root), and the bench's working copies keep their paths: without a
+# fresh cache folder per run, a second run would measure the first run's cache hits.
+XDG_CACHE_HOME="$(mktemp -d -t tapps-bench-cache.XXXXXX)"
+export XDG_CACHE_HOME
+trap 'rm -rf "$XDG_CACHE_HOME"' EXIT
+
 # 1. The corpus (rich 15.0.0 from its sdist) and its dependencies; idempotent.
 "$PYTHON" "$here/corpus.py" "$here/.corpus" --python "$PYTHON" >/dev/null
 # 2. The pylsp venv is created by onsave.py when a pylsp server is asked for.
