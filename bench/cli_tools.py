@@ -37,6 +37,7 @@ from typing import Protocol
 import truth
 from lsp_client import JsonDict, rss_of
 from model import MB, RUFF_CODE, TYPE_ERROR, Doc, Sample, ServerRun, log
+from processes import is_alive
 
 COLUMNS = ("mypy-file", "dmypy")
 MYPY_FLAGS = ("-O", "json", "--show-absolute-path")
@@ -190,9 +191,9 @@ class Dmypy:
             self.runner.run(self._client("stop"))
         self.started = False
         deadline = time.monotonic() + 5.0
-        while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        while any(is_alive(p) for p in pids) and time.monotonic() < deadline:
             time.sleep(0.05)
-        leftovers = [p for p in pids if _alive(p)]
+        leftovers = [p for p in pids if is_alive(p)]
         for pid in leftovers:
             log(f"  dmypy daemon {pid} did not stop: killing it")
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -211,14 +212,6 @@ def read_json(path: Path) -> JsonDict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2 :].split()[0] != "Z"
 
 
 # -- one column ------------------------------------------------------------------------------

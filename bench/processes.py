@@ -18,7 +18,7 @@ async def reap_leftovers(pgid: int, daemons: list[int], grace: float = 5.0) -> l
     """Processes the server started that outlived it by ``grace`` s (its group, its daemons)."""
     deadline = time.monotonic() + grace
     while True:
-        alive = sorted(set(_group_members(pgid)) | {p for p in daemons if _is_alive(p)})
+        alive = sorted(set(_group_members(pgid)) | {p for p in daemons if is_alive(p)})
         if not alive or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.1)
@@ -29,7 +29,7 @@ async def reap_leftovers(pgid: int, daemons: list[int], grace: float = 5.0) -> l
     return alive
 
 
-def _is_alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
