@@ -35,6 +35,13 @@ class Source(enum.StrEnum):
     RUFF = "ruff"
     MYPY = "mypy"
     TAPPS = "tapps"
+    # The workflow steps' own findings (analyzers.workflows): the diagnostic's source.
+    SECURITY = "tapps-security"
+    COMPLEXITY = "tapps-complexity"
+    DOCS = "tapps-docs"
+    DEADCODE = "tapps-deadcode"
+    TESTS = "tapps-tests"
+    COMMAND = "tapps-command"
 
 
 @dataclass(frozen=True, slots=True)
