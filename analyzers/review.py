@@ -123,6 +123,7 @@ class Reviewer:
                         IMPORTS_GENERATION,
                         VERSIONS_GENERATION,
                         METRICS_GENERATION,
+                        recipes.WORKFLOW_STEPS_GENERATION,
                     ]
                     await asyncio.to_thread(self.store.prune, keep)
             return self._versions
@@ -245,6 +246,23 @@ class Reviewer:
         plan.metrics = self.metrics.soon(plan.digest, plan.text)
         metrics = await self._metrics_of(plan)
         return self._report(plan, ruff_hit, mypy_hit, time.perf_counter(), metrics=metrics)
+
+    async def stored_ruff(self, path: Path, text: str) -> ToolResult | None:
+        """ruff's stored result for this content, as a review shows it; None if there is
+        none (or ruff is off). Runs nothing."""
+        versions = await self.versions()
+        plan = self._plan_ruff(path, text, versions)
+        return self._with_overrides(self._cached(plan.ruff_key))
+
+    async def stored_mypy(
+        self, path: Path, text: str, snapshot: Snapshot | None = None
+    ) -> ToolResult | None:
+        """mypy's stored result for this content and the project around it, as a review
+        shows it; None if there is none (or mypy is off). Runs no tool, starts no engine."""
+        versions = await self.versions()
+        plan = self._plan_ruff(path, text, versions)
+        await self._plan_mypy(plan, versions, snapshot, warm=False)
+        return self._with_overrides(self._shown_from_cache(plan, self._cached(plan.mypy_key)))
 
     async def prefetch_ruff(self, texts: Mapping[Path, str]) -> set[Path]:
         """One ruff run over every file whose ruff result is not stored; returns the files

@@ -66,6 +66,14 @@ class ReviewSettings:
     # Whether the workspace may choose the programs we run (see analyzers.trust). Only the
     # client or the CLI sets it; `[tool.tapps]` cannot.
     trusted_workspace: bool = False
+    # The `full` workflow's test command (it names a program: screened like the paths).
+    test_command: tuple[str, ...] = ()
+    # User workflows (analyzers.workflows.load) as written, from the client's own layers
+    # (initializationOptions, the CLI) and from workspace/configuration, which a client
+    # may fill from the workspace's files: those run programs only in a trusted
+    # workspace. Set apart from the other layers by workspace.project_settings.
+    workflows: Mapping[str, Any] = field(default_factory=dict)
+    fed_workflows: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def workers(self) -> int:
@@ -88,11 +96,12 @@ def _snake(key: str) -> str:
 
 
 def normalise(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """snake_case keys all the way down, except inside `severity` (its keys are rule codes)."""
+    """snake_case keys all the way down, except inside `severity` (its keys are rule codes)
+    and `workflows` (its keys are names the user chose)."""
     result: dict[str, Any] = {}
     for key, value in raw.items():
         name = _snake(str(key))
-        if isinstance(value, Mapping) and name != "severity":
+        if isinstance(value, Mapping) and name not in ("severity", "workflows"):
             result[name] = normalise(value)
         else:
             result[name] = value
@@ -124,8 +133,12 @@ def build_settings(merged: Mapping[str, Any]) -> tuple[ReviewSettings, list[str]
     return settings, problems
 
 
+# Fields no layer sets (workspace.project_settings fills them).
+_INTERNAL = frozenset({"fed_workflows"})
+
+
 def _structure(cls: type[Any], raw: Mapping[str, Any], where: str, problems: list[str]) -> Any:
-    known = {f.name: f for f in fields(cls)}
+    known = {f.name: f for f in fields(cls) if f.name not in _INTERNAL}
     values: dict[str, Any] = {}
     for key, value in raw.items():
         spot = f"{where}{key}"

@@ -39,8 +39,8 @@ TRUST_KEY = "trusted_workspace"
 TRUST_SETTING = "trustedWorkspace"
 # Dotted names (snake_case, as merged) of the settings that name a program we start, or
 # that become a tool's arguments (mypy reads `@file` arguments and flag abbreviations, ruff
-# writes `--output-file`: no screen of single flags is safe). Later features that run a
-# program (workflow `command` and `tests` steps) add theirs.
+# writes `--output-file`: no screen of single flags is safe). Workflows' `command` and
+# `tests` steps are refused at run time instead (`untrusted_step_message`).
 SCREENED_KEYS: tuple[str, ...] = (
     "ruff.path",
     "mypy.path",
@@ -49,6 +49,7 @@ SCREENED_KEYS: tuple[str, ...] = (
     "mypy.args",
     "mypy.targets",
     "cache.dir",
+    "test_command",
 )
 # mypy config options that make mypy run code (it imports plugins, it starts the
 # executable) or write files where the config says.
@@ -163,6 +164,16 @@ def _touches(program: Path, root: Path) -> bool:
     named = Path(os.path.abspath(program))
     roots = {Path(os.path.abspath(root)), root.resolve()}
     return any(named == r or r in named.parents for r in roots) or is_inside(program, roots)
+
+
+def untrusted_step_message(step: str, uses: str, origin: str) -> str:
+    """Why a workflow's `tests` or `command` step does not run: the workflow comes from
+    the workspace's own files (pyproject.toml, or settings a client may fill from them)."""
+    where = "pyproject.toml" if origin == "pyproject" else "the workspace's settings"
+    return (
+        f"step `{step}` ({uses}) runs a program that {where} names, and the workspace is "
+        f"not trusted: it is not run; {HOW_TO_TRUST}"
+    )
 
 
 def inside_untrusted_message(setting: str, value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,18 +55,29 @@ def project_settings(
     client = merge_layers(*client_layers)
     trusted = merge_layers(client, pinned).get(TRUST_KEY) is True
     own = normalise(pyproject_tapps_section(root))
+    own.pop("workflows", None)  # analyzers.workflows.load reads them, with their lines
     screened, ignored = screen_project_layer(own, trusted=trusted)
     fed = normalise(workspace_fed or {})
+    fed_workflows = fed.pop("workflows", None)
     fed_ignored: list[str] = []
     if not trusted:
         fed, fed_ignored = screen_client_layer(fed, client)
-    settings, problems = build_settings(merge_layers(screened, client, fed, pinned))
+    merged = merge_layers(screened, client, fed, pinned)
+    client_workflows = merged.pop("workflows", None)
+    settings, problems = build_settings(merged)
+    settings = replace(
+        settings, workflows=_table(client_workflows), fed_workflows=_table(fed_workflows)
+    )
     if ignored:
         problems.insert(0, ignored_message(ignored, root / "pyproject.toml"))
     if fed_ignored:
         problems.append(client_layer_message(fed_ignored))
     problems.extend(untrusted_notices(root, settings))
     return settings, problems
+
+
+def _table(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
 
 
 def trust_summary(root: Path, settings: ReviewSettings) -> dict[str, Any]:

@@ -105,3 +105,24 @@ def result_id(
         .add("severity", repr(sorted(severity.items())))
         .digest()
     )
+
+
+def workflow_step_key(
+    kind: str,
+    *,
+    version: str,
+    options: str,
+    files: Iterable[tuple[str, str]],
+    configs: Iterable[tuple[str, str]],
+) -> str:
+    """A workflow step's output (analyzers.workflows): its kind and the version of what
+    it runs, its options (canonical JSON), every covered file (workspace-relative path and
+    content digest) and every config file that applies to them (path and text digest)."""
+    key = KeyBuilder().add("tool", f"workflow-step:{kind}").add("version", version)
+    key.add("options", options)
+    key.add_many("file", files)
+    return key.add_many("config", configs).digest()
+
+
+# The store's generation of workflow step outputs (kept by every prune).
+WORKFLOW_STEPS_GENERATION = "workflow-steps=1"

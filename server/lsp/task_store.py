@@ -20,12 +20,13 @@ import logging
 import os
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from tapps_lsp.analyzers.cache.sqlite_open import open_database
+from tapps_lsp.analyzers.cache.sqlite_open import open_durable
+from tapps_lsp.analyzers.owner import owner_alive, process_identity
+from tapps_lsp.analyzers.timestamps import utc_now
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ _SCHEMA = (
     )""",
     "CREATE INDEX tasks_by_state ON tasks (state)",
 )
+_RESET = ("DROP TABLE IF EXISTS tasks", *_SCHEMA)
 _COLUMNS = (
     "id, command, arguments, state, percentage, message, submitted_at, started_at,"
     " finished_at, result, error, owner"
@@ -68,11 +70,6 @@ class TaskState(StrEnum):
     @property
     def finished(self) -> bool:
         return self not in (TaskState.QUEUED, TaskState.RUNNING)
-
-
-def utc_now() -> str:
-    """ISO 8601 in UTC, to the millisecond: `2025-01-31T12:00:00.123Z`."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(slots=True)
@@ -124,42 +121,6 @@ class TaskRecord:
             error=error,
             owner=owner,
         )
-
-
-def process_identity(pid: int) -> str:
-    """`pid:start` where start is the process' start time (Linux), so that a pid reused
-    after a crash (containers restart with the same pids) is not taken for the owner."""
-    return f"{pid}:{_start_time(pid) or ''}"
-
-
-def owner_alive(owner: str) -> bool:
-    pid_text, _, start = owner.partition(":")
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if pid == os.getpid():
-        # Only rows of an earlier process with our pid can be seen before we write any.
-        return owner == process_identity(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    except OSError:
-        return False
-    current = _start_time(pid)
-    return not (start and current and start != current)
-
-
-def _start_time(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rsplit(")", 1)[-1].split()
-    return fields[19] if len(fields) > 19 else None
 
 
 class TaskStore:
@@ -246,34 +207,7 @@ class TaskStore:
             log.warning("task store %s: %s", self.path, exc)
 
     def _open(self) -> sqlite3.Connection:
-        if self.path is None:
-            return self._connect(":memory:")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with (
-                contextlib.suppress(FileExistsError),
-                (self.path.parent / ".gitignore").open("x") as f,
-            ):
-                f.write("*\n")
-            try:
-                return self._connect(str(self.path))
-            except sqlite3.DatabaseError as exc:
-                code = getattr(exc, "sqlite_errorcode", -1) & 0xFF
-                if code not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-                    raise
-                aside = self.path.with_name(self.path.name + ".corrupt")
-                os.replace(self.path, aside)
-                for suffix in ("-wal", "-shm"):
-                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-                log.warning("task store %s is corrupt (%s); moved it to %s", self.path, exc, aside)
-                return self._connect(str(self.path))
-        except (OSError, sqlite3.Error) as exc:
-            log.warning("background tasks are kept in memory only: %s: %s", self.path, exc)
-            self.path = None
-            return self._connect(":memory:")
-
-    @staticmethod
-    def _connect(target: str) -> sqlite3.Connection:
-        return open_database(
-            target, version=_SCHEMA_VERSION, reset=("DROP TABLE IF EXISTS tasks", *_SCHEMA)
+        conn, self.path = open_durable(
+            self.path, "background tasks", version=_SCHEMA_VERSION, reset=_RESET
         )
+        return conn

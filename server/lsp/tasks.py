@@ -32,11 +32,12 @@ from typing import Any
 from pygls.exceptions import JsonRpcException, JsonRpcInvalidRequest
 
 from tapps_lsp.analyzers.settings import ReviewSettings
+from tapps_lsp.analyzers.timestamps import utc_now
 from tapps_lsp.analyzers.workspace import cache_folder
 from tapps_lsp.server.lsp.arguments import Arguments, invalid
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.review_commands import CommandContext, ReviewCommand
-from tapps_lsp.server.lsp.task_store import INTERRUPTED, TaskRecord, TaskState, TaskStore, utc_now
+from tapps_lsp.server.lsp.task_store import INTERRUPTED, TaskRecord, TaskState, TaskStore
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,8 @@ EXTENSION = REPO / "editors" / "vscode"
 EXTENSION_ONLY = {"path", "trace.server"}
 # Sent by the extension in initializationOptions only, from VS Code's workspace trust.
 NOT_FORWARDED = {"trustedWorkspace"}
+# Not a setting: the workflows of workspace/configuration, set apart by the engine.
+INTERNAL = {"fedWorkflows"}
 
 
 def camel(name: str) -> str:
@@ -31,7 +33,7 @@ def server_keys(cls: Any = ReviewSettings, prefix: str = "") -> set[str]:
         default = getattr(cls(), field.name)
         name = prefix + camel(field.name)
         keys |= server_keys(type(default), f"{name}.") if is_dataclass(default) else {name}
-    return keys
+    return keys - INTERNAL
 
 
 def contributed() -> set[str]:

@@ -9,13 +9,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from tapps_lsp.analyzers.owner import owner_alive, process_identity
 from tapps_lsp.server.lsp.task_store import (
     DB_NAME,
     TaskRecord,
     TaskState,
     TaskStore,
-    owner_alive,
-    process_identity,
     utc_now,
 )
 from tapps_lsp.server.lsp.tasks import FIRST_RETRY_MS, MAX_RETRY_MS, PollHint

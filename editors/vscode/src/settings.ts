@@ -33,6 +33,8 @@ export const SERVER_KEYS = [
   'maxQueuedTasks',
   'slowRequestSeconds',
   'engineMaxRssMb',
+  'testCommand',
+  'workflows',
 ] as const;
 
 /** Settings that change how the server is started: a change restarts it. */

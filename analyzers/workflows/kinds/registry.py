@@ -1,0 +1,16 @@
+"""Every step kind by its `uses` name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tapps_lsp.analyzers.workflows.kinds.review_steps import MYPY, RUFF, SCORE
+from tapps_lsp.analyzers.workflows.step import StepKind
+
+KINDS: dict[str, StepKind] = {kind.name: kind for kind in (RUFF, MYPY, SCORE)}
+
+
+def option_problems(uses: str, options: Mapping[str, Any]) -> list[str]:
+    kind = KINDS.get(uses)
+    return kind.problems(options) if kind is not None else []
