@@ -129,6 +129,22 @@ async def resume_run(
     return run
 
 
+async def cancel_stored_run(context: WorkflowContext, run_id: str) -> RunView:
+    """A paused or interrupted run that no process executes, ended `cancelled` (its
+    report holds what its done steps found); a finished run is left as it is."""
+    events = await asyncio.to_thread(context.log.events, run_id)
+    view = fold(events)
+    if view is None:
+        raise RunNotFound(f"no run {run_id!r} in this workspace's log")
+    if not view.resumable:
+        return view
+    run = WorkflowRun(context, view, [context.root / name for name in _started_files(events)], None)
+    run.load_done_outputs()
+    run.cancel()
+    await run.end()
+    return run.view
+
+
 async def read_run(log: RunLog, run_id: str) -> RunView:
     view = fold(await asyncio.to_thread(log.events, run_id))
     if view is None:
@@ -181,16 +197,25 @@ class WorkflowRun:
         """Run every step not done yet; returns the run as it ended. Cancelling this
         coroutine (the server going away) leaves the run `running` in the log, which
         the next server marks `interrupted`."""
-        for step_id, step in self.view.steps.items():
-            if step.state == DONE and step.output is not None:
-                self._outputs[step_id] = load_output(step.output, self.context.root)
-                self._finished[step_id].set()
+        self.load_done_outputs()
         async with asyncio.TaskGroup() as group:
             for declared in self.spec.steps:
                 if not self._finished[declared.id].is_set():
                     self._running[declared.id] = group.create_task(self._step(declared))
-        await self._end()
+        await self.end()
         return self.view
+
+    @property
+    def outputs(self) -> Mapping[str, StepOutput]:
+        """The done steps' outputs, by step id."""
+        return self._outputs
+
+    def load_done_outputs(self) -> None:
+        """The outputs of the steps done before (a resumed run's), from the log."""
+        for step_id, step in self.view.steps.items():
+            if step.state == DONE and step.output is not None:
+                self._outputs[step_id] = load_output(step.output, self.context.root)
+                self._finished[step_id].set()
 
     async def record(
         self, kind: str, step: str | None = None, data: dict[str, Any] | None = None
@@ -200,7 +225,8 @@ class WorkflowRun:
         if self._on_change is not None:
             self._on_change(self.view, step)
 
-    async def _end(self) -> None:
+    async def end(self) -> None:
+        """Record how the run ended: cancelled, paused, failed or done (with its report)."""
         pending = [s for s in self.view.steps.values() if s.state == PENDING]
         if self._cancel:
             for step in pending:

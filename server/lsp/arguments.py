@@ -46,6 +46,14 @@ class Arguments:
             raise invalid(self.command, f"missing argument '{key}'")
         return value
 
+    def optional_int(self, key: str, *, minimum: int = 1) -> int | None:
+        value = self._take(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise invalid(self.command, f"'{key}' must be a whole number of at least {minimum}")
+        return value
+
     def strings(self, key: str, *, required: bool = False) -> list[str]:
         value = self._take(key)
         if value is None:

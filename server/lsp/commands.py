@@ -33,10 +33,29 @@ from tapps_lsp.server.lsp.review_commands import (
     score_file,
 )
 from tapps_lsp.server.lsp.tasks import CANCEL_TASK, SUBMIT, TASK_RESULT, TASK_STATUS, TaskManager
+from tapps_lsp.server.lsp.workflow_commands import (
+    CANCEL_RUN,
+    LIST_RUNS,
+    LIST_WORKFLOWS,
+    PAUSE_RUN,
+    RESUME_RUN,
+    RUN_STATUS,
+    RUN_WORKFLOW,
+    cancel_run,
+    list_runs,
+    list_workflows,
+    parse_resume_run,
+    parse_run_workflow,
+    pause_run,
+    resume_run,
+    run_status,
+    run_workflow,
+)
 
 Answer = Callable[[TappsServer, str, tuple[Any, ...]], Awaitable[dict[str, Any]]]
 
-# The review commands: each also runs as a background task (`tapps.submit`).
+# The review commands and the workflow runs: each also runs as a background task
+# (`tapps.submit`).
 REVIEW_COMMANDS: dict[str, ReviewCommand[Any]] = {
     REVIEW_WORKSPACE: ReviewCommand(
         parse_review_workspace, review_workspace, "Reviewing the workspace"
@@ -45,6 +64,8 @@ REVIEW_COMMANDS: dict[str, ReviewCommand[Any]] = {
     SCORE_FILE: ReviewCommand(parse_score_file, score_file, None),
     CACHE_STATS: ReviewCommand(parse_nothing, cache_stats, None),
     CLEAR_CACHE: ReviewCommand(parse_clear_cache, clear_cache, None),
+    RUN_WORKFLOW: ReviewCommand(parse_run_workflow, run_workflow, "Running a workflow"),
+    RESUME_RUN: ReviewCommand(parse_resume_run, resume_run, "Resuming a workflow run"),
 }
 
 
@@ -58,6 +79,11 @@ def command_table(tasks: TaskManager, metrics: ServerMetrics) -> dict[str, Answe
         TASK_RESULT: lambda ls, name, args: tasks.result(args),
         CANCEL_TASK: lambda ls, name, args: tasks.cancel(args),
         METRICS: lambda ls, name, args: metrics.report(),
+        LIST_WORKFLOWS: list_workflows,
+        RUN_STATUS: run_status,
+        LIST_RUNS: list_runs,
+        PAUSE_RUN: pause_run,
+        CANCEL_RUN: cancel_run,
     }
 
 

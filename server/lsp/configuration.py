@@ -29,6 +29,7 @@ from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.reviews import schedule_review
 from tapps_lsp.server.lsp.session import Folder
 from tapps_lsp.server.lsp.uris import uri_to_path
+from tapps_lsp.server.lsp.workflow_publish import publish_problems
 
 log = logging.getLogger(__name__)
 SECTION = "tapps"
@@ -116,6 +117,7 @@ async def did_change_folders(
 
 
 async def shutdown(ls: TappsServer, *args: Any) -> None:
+    await ls.workflow_runs.close()
     await ls.session.aclose()
     ls.shutdown_session()
 
@@ -150,6 +152,7 @@ def _reconfigure(ls: TappsServer, folders: list[Folder], *, force: bool = False)
 
 def _report_problems(ls: TappsServer) -> None:
     for folder in ls.session.all_folders():
+        publish_problems(ls, folder)
         for problem in folder.problems:
             key = f"settings:{folder.root}:{problem}"
             if key not in ls.session.shown_messages:

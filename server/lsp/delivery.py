@@ -10,6 +10,7 @@ from tapps_lsp.analyzers.text import split_lines
 from tapps_lsp.server.lsp.convert import PositionMapper, report_diagnostics
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.session import DocumentState
+from tapps_lsp.server.lsp.workflow_layers import layer_diagnostics
 
 
 def deliver(
@@ -47,6 +48,7 @@ def refresh_soon(ls: TappsServer) -> None:
 def diagnostics_for(
     ls: TappsServer, report: FileReport, text: str, threshold: int
 ) -> list[types.Diagnostic]:
-    """The report's diagnostics, in the position encoding negotiated with the client."""
+    """The report's diagnostics, and the workflows' for the same content
+    (server.lsp.workflow_layers), in the position encoding negotiated with the client."""
     mapper = PositionMapper(split_lines(text), ls.client.position_encoding)
-    return report_diagnostics(report, mapper, threshold)
+    return [*report_diagnostics(report, mapper, threshold), *layer_diagnostics(ls, report, mapper)]

@@ -17,6 +17,7 @@ from tapps_lsp.server.lsp.protocol import TappsProtocol
 from tapps_lsp.server.lsp.refresh_window import RefreshWindow
 from tapps_lsp.server.lsp.save_rounds import SaveRounds
 from tapps_lsp.server.lsp.session import Session
+from tapps_lsp.server.lsp.workflow_runs import ActiveRuns
 
 try:
     __version__ = version("tapps-lsp")
@@ -37,6 +38,7 @@ class TappsServer(LanguageServer):
         self.client = Client()
         self.save_rounds = SaveRounds(self.session.spawn)
         self.refreshes = RefreshWindow(self, self.session.spawn)
+        self.workflow_runs = ActiveRuns()
 
     @property
     def tapps_protocol(self) -> TappsProtocol:

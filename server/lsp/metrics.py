@@ -8,6 +8,8 @@
 - `cache`: result-cache hits and misses of every folder's reviewer (they restart when a
   folder's settings change), and the hit rate;
 - `engines`: the state of each mypy project's engine, with its RSS;
+- `workflows`: the runs executing, workflow step-cache hits and misses, and each tool's
+  circuit breaker (state, consecutive failures, trips, last error) by folder;
 - `rss`: the server's resident memory, and with every process it started;
 - `eventLoopLag`: how late a 100 ms sleep on the event loop wakes up;
 - `slowRequests`: the last 50 requests slower than `slowRequestSeconds` (the first
@@ -112,6 +114,24 @@ class ServerMetrics:
             return folder.settings.slow_request_seconds
         return _DEFAULT_SLOW_S
 
+    def _workflows(self) -> dict[str, Any]:
+        """Step cache hits and misses, and every tool's circuit breaker, by folder."""
+        hits = misses = 0
+        breakers: dict[str, Any] = {}
+        for folder in self.ls.session.all_folders():
+            if folder.workflows is None:
+                continue
+            context = folder.workflows.context
+            hits += context.step_cache.hits
+            misses += context.step_cache.misses
+            if states := context.breakers.as_json():
+                breakers[str(folder.root)] = states
+        return {
+            "activeRuns": sorted(self.ls.workflow_runs.runs),
+            "stepCache": {"hits": hits, "misses": misses},
+            "breakers": breakers,
+        }
+
     async def report(self) -> dict[str, Any]:
         session = self.ls.session
         hits = misses = 0
@@ -145,6 +165,7 @@ class ServerMetrics:
                 "hitRate": round(hits / lookups, 3) if lookups else None,
             },
             "engines": engines,
+            "workflows": self._workflows(),
             "rss": await asyncio.to_thread(rss_report, os.getpid()),
             "eventLoopLag": self.lag.summary(),
             "garbageCollection": self.ls.tapps_protocol.idle_gc.describe(),

@@ -12,6 +12,7 @@ from tapps_lsp.server.lsp.delivery import diagnostics_for
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.reviews import schedule_review
 from tapps_lsp.server.lsp.uris import uri_to_path
+from tapps_lsp.server.lsp.workflow_layers import layer_findings
 
 PartialOrFull = (
     types.RelatedFullDocumentDiagnosticReport | types.RelatedUnchangedDocumentDiagnosticReport
@@ -28,6 +29,9 @@ async def document_diagnostic(
     uri = params.text_document.uri
     report, text = await pull_report(ls, uri)
     result_id = report.result_id if report.complete else f"{report.result_id}:partial"
+    _found, layers = layer_findings(ls, report)
+    if layers:
+        result_id = f"{result_id}:{layers}"
     if params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
     path = uri_to_path(uri)

@@ -15,7 +15,9 @@ from tapps_lsp.analyzers.review import Reviewer
 from tapps_lsp.analyzers.settings import ReviewSettings
 from tapps_lsp.analyzers.timings import Timings
 from tapps_lsp.analyzers.trust import TRUST_KEY
+from tapps_lsp.analyzers.workflows.service import FolderWorkflows
 from tapps_lsp.analyzers.workspace import (
+    cache_folder,
     make_reviewer,
     open_store,
     project_root,
@@ -37,6 +39,8 @@ class Folder:
     problems: list[str] = field(default_factory=list)
     store: ResultStore | None = None
     reviewer: Reviewer | None = None
+    # Its workflows and run log, made with its first reviewer (server.lsp.workflow_commands).
+    workflows: FolderWorkflows | None = None
     # Where its reviewers record their tool runs (the server's, shared by every folder).
     timings: Timings | None = None
     _closing: set[asyncio.Task[None]] = field(default_factory=set)
@@ -73,6 +77,13 @@ class Folder:
 
     def _replace_reviewer(self, reviewer: Reviewer) -> None:
         old, self.reviewer = self.reviewer, reviewer
+        if self.workflows is None:
+            log_folder = cache_folder(self.root, self.settings)
+            self.workflows = FolderWorkflows(
+                reviewer, log_folder if self.settings.cache.enabled else None
+            )
+        else:
+            self.workflows.use_reviewer(reviewer)
         if old is not None:
             task = asyncio.ensure_future(old.close())
             self._closing.add(task)
@@ -88,6 +99,8 @@ class Folder:
         self.close()
 
     def close(self) -> None:
+        if self.workflows is not None:
+            self.workflows.close()
         if self.store is not None:
             self.store.close()
             self.store = None
@@ -122,6 +135,9 @@ class Session:
     background: set[asyncio.Task[Any]] = field(default_factory=set)
     # Batch results of files that are not open (values: server.lsp.batch_publish.WorkspaceReport).
     workspace_reports: dict[str, Any] = field(default_factory=dict)
+    # Each file's findings from the last run of each workflow, by path and workflow name
+    # (values: server.lsp.workflow_publish.WorkflowFindings).
+    workflow_findings: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Durations (ms) of tool runs ("ruff", "mypy", ...) and of open-document reviews.
     tool_timings: Timings = field(default_factory=Timings)
     review_timings: Timings = field(default_factory=Timings)

@@ -20,6 +20,7 @@ from tapps_lsp.server.lsp.delivery import diagnostics_for
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.progress import WorkProgress
 from tapps_lsp.server.lsp.review_commands import new_batch, workspace_files
+from tapps_lsp.server.lsp.workflow_layers import layer_findings
 
 WorkspaceItem = (
     types.WorkspaceFullDocumentDiagnosticReport | types.WorkspaceUnchangedDocumentDiagnosticReport
@@ -77,15 +78,17 @@ def _item(ls: TappsServer, item: BatchFile, known: dict[str, str]) -> WorkspaceI
     if report is None:
         return None
     uri = item.path.as_uri()
-    if known.get(uri) == report.result_id:
+    _found, layers = layer_findings(ls, report)
+    result_id = f"{report.result_id}:{layers}" if layers else report.result_id
+    if known.get(uri) == result_id:
         return types.WorkspaceUnchangedDocumentDiagnosticReport(
-            uri=uri, result_id=report.result_id, version=item.version
+            uri=uri, result_id=result_id, version=item.version
         )
     threshold = ls.session.folder_for(item.path).settings.score_threshold
     return types.WorkspaceFullDocumentDiagnosticReport(
         uri=uri,
         items=diagnostics_for(ls, report, item.text, threshold),
-        result_id=report.result_id,
+        result_id=result_id,
         version=item.version,
     )
 
