@@ -82,7 +82,7 @@ class ReviewSettings:
         return data
 
 
-def _snake(key: str) -> str:
+def snake_case(key: str) -> str:
     key = key.replace("-", "_")
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
 
@@ -91,7 +91,7 @@ def normalise(raw: Mapping[str, Any]) -> dict[str, Any]:
     """snake_case keys all the way down, except inside `severity` (its keys are rule codes)."""
     result: dict[str, Any] = {}
     for key, value in raw.items():
-        name = _snake(str(key))
+        name = snake_case(str(key))
         if isinstance(value, Mapping) and name != "severity":
             result[name] = normalise(value)
         else:
