@@ -1,0 +1,142 @@
+"""The workflow steps of their own (security, complexity, docs, deadcode) over small real
+projects, with the real ruff and vulture."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tapps_lsp.analyzers.findings import Finding, Source, Span
+from tapps_lsp.analyzers.settings import CacheSettings, ReviewSettings, ToolSettings
+from tapps_lsp.analyzers.workflows.kinds.security import SECURITY, selects
+from tapps_lsp.analyzers.workflows.step import StepFailed, StepInput, StepKind, StepOutput
+from tapps_lsp.analyzers.workspace import make_reviewer, open_store
+
+Run = Callable[..., Awaitable[StepOutput]]
+
+
+def write(root: Path, files: Mapping[str, str]) -> list[Path]:
+    paths = []
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        paths.append(path)
+    return [path for path in paths if path.suffix == ".py"]
+
+
+@pytest.fixture
+async def run(tmp_path: Path) -> AsyncIterator[Run]:
+    """Runs a kind over files written to tmp_path, with a real reviewer (no cache)."""
+    reviewers = []
+
+    async def run_kind(
+        kind: StepKind,
+        files: Mapping[str, str],
+        options: Mapping[str, Any] | None = None,
+        ruff: ToolSettings | None = None,
+    ) -> StepOutput:
+        settings = ReviewSettings(
+            cache=CacheSettings(enabled=False), ruff=ruff or ToolSettings(), timeout=30.0
+        )
+        reviewer = make_reviewer(tmp_path, settings, open_store(tmp_path, settings))
+        reviewers.append(reviewer)
+        step = StepInput(
+            root=tmp_path,
+            files=tuple(write(tmp_path, files)),
+            options=options or {},
+            settings=settings,
+            reviewer=reviewer,
+            trusted=False,
+            timeout=30.0,
+        )
+        assert kind.problems(step.options) == []
+        assert await kind.version(step)
+        return await kind.run(step)
+
+    yield run_kind
+    for reviewer in reviewers:
+        await reviewer.close()
+
+
+def found(output: StepOutput, path: Path) -> list[tuple[str | None, int]]:
+    return [(f.code, f.span.start_line) for f in output.findings.get(str(path), ())]
+
+
+def every(output: StepOutput) -> list[Finding]:
+    return [finding for found in output.findings.values() for finding in found]
+
+
+# -- security ---------------------------------------------------------------------------
+
+RISKY = """\
+import pickle
+import subprocess
+
+
+def run(command, blob):
+    assert command
+    subprocess.call("ls " + command, shell=True)
+    if not command == "x":
+        return pickle.loads(blob)
+
+
+password = "hunter2"
+"""
+
+
+async def test_security_adds_the_s_rules_and_keeps_the_projects_ignores(
+    run: Run, tmp_path: Path
+) -> None:
+    project = {
+        "pyproject.toml": '[tool.ruff.lint]\nselect = ["E", "F"]\nignore = ["S101", "S"]\n',
+        "risky.py": RISKY,
+    }
+    output = await run(SECURITY, project)
+    # S101 is ignored by name, so it stays ignored; the bare `S` does not switch S off;
+    # SIM201 (`not ==`) is no S rule, E and F findings are not this step's.
+    assert found(output, tmp_path / "risky.py") == [("S602", 6), ("S301", 8), ("S105", 11)]
+    assert {f.source for f in every(output)} == {Source.SECURITY}
+    shell = every(output)[0]
+    assert shell.span == Span(6, 4, 6, 19) and shell.url and "S602" not in shell.message
+    assert output.summary == {
+        "files": 1,
+        "findings": 3,
+        "filesWithFindings": 1,
+        "rules": {"S105": 1, "S301": 1, "S602": 1},
+    }
+
+
+async def test_security_options_select_more_and_ignore(run: Run, tmp_path: Path) -> None:
+    options = {"select": ["S", "SIM"], "ignore": ["S3"]}
+    output = await run(SECURITY, {"risky.py": RISKY}, options)
+    codes = [code for code, _ in found(output, tmp_path / "risky.py")]
+    assert codes == ["S101", "S602", "SIM201", "S105"]
+
+
+async def test_security_without_ruff_fails_for_good(run: Run) -> None:
+    with pytest.raises(StepFailed) as failed:
+        await run(SECURITY, {"a.py": "x = 1\n"}, ruff=ToolSettings(path="/nonexistent/ruff"))
+    assert not failed.value.transient
+    assert "/nonexistent/ruff" in failed.value.message
+
+
+def test_a_selector_covers_its_linters_rules_only() -> None:
+    assert selects("S", "S101") and selects("S1", "S101") and selects("S101", "S101")
+    assert not selects("S", "SIM101") and not selects("S10", "S110")
+    assert selects("PL", "PLR0913") and selects("C", "C901") and not selects("E", "ERA001")
+
+
+def test_security_options_are_checked() -> None:
+    assert SECURITY.problems({"select": "S", "ignore": ["s101"], "severity": 1}) == [
+        '`select` must be a non-empty list of ruff rule codes or prefixes, such as ["S"] or '
+        '["S", "B"]',
+        '`ignore` must be a list of ruff rule codes or prefixes, such as ["S101"]',
+        "unknown option `severity` (this step takes `select`, `ignore`)",
+    ]
+    assert SECURITY.problems({"select": ["ALL"]}) != []
+    assert SECURITY.problems({"select": ["S", "B"], "ignore": []}) == []
