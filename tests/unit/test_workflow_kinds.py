@@ -3,6 +3,8 @@ projects, with the real ruff and vulture."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 import textwrap
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
@@ -10,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from tapps_lsp.analyzers.findings import Finding, Source, Span
+from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span
+from tapps_lsp.analyzers.ruff import ruff_command
 from tapps_lsp.analyzers.settings import CacheSettings, ReviewSettings, ToolSettings
+from tapps_lsp.analyzers.workflows.kinds.complexity import COMPLEXITY
 from tapps_lsp.analyzers.workflows.kinds.security import SECURITY, selects
 from tapps_lsp.analyzers.workflows.step import StepFailed, StepInput, StepKind, StepOutput
 from tapps_lsp.analyzers.workspace import make_reviewer, open_store
@@ -140,3 +144,63 @@ def test_security_options_are_checked() -> None:
     ]
     assert SECURITY.problems({"select": ["ALL"]}) != []
     assert SECURITY.problems({"select": ["S", "B"], "ignore": []}) == []
+
+
+# -- complexity -------------------------------------------------------------------------
+
+BRANCHES = "\n".join(f"    if x == {n}:\n        return {n}" for n in range(11))
+COMPLEX = f'''\
+def simple(x):
+    return x
+
+
+class Shape:
+    @staticmethod
+    def busy(x):
+        """Eleven ifs: complexity 12."""
+{textwrap.indent(BRANCHES, "    ")}
+        return -1
+'''
+
+
+async def test_complexity_reports_what_ruff_c901_reports(run: Run, tmp_path: Path) -> None:
+    files = {"shape.py": COMPLEX, "broken.py": "def (:\n"}
+    output = await run(COMPLEXITY, files)
+    [busy] = every(output)
+    assert (busy.code, busy.source, busy.severity) == ("C901", Source.COMPLEXITY, Severity.WARNING)
+    assert busy.message == "`busy` is too complex (12 > 10)"
+    assert busy.span == Span(6, 8, 6, 12)
+    assert output.summary == {
+        "files": 2,
+        "functions": 2,
+        "overMax": 1,
+        "max": 10,
+        "maxSeen": 12,
+        "mostComplex": "Shape.busy",
+        "notParsed": 1,
+    }
+    flags = ["check", "--isolated", "--select", "C901", "--output-format", "json", "--no-cache"]
+    ruff = subprocess.run(
+        [*ruff_command(ToolSettings()), *flags, str(tmp_path / "shape.py")],
+        capture_output=True,
+        check=False,
+    )
+    [record] = json.loads(ruff.stdout)
+    assert record["message"] == busy.message
+    assert (record["location"]["row"] - 1, record["location"]["column"] - 1) == (6, 8)
+
+
+async def test_complexity_max_and_max_lines(run: Run, tmp_path: Path) -> None:
+    output = await run(COMPLEXITY, {"shape.py": COMPLEX}, {"max": 12, "maxLines": 1})
+    assert [(f.code, f.message) for f in every(output)] == [
+        ("TAPPS-LEN", "`busy` is too long (23 > 1 lines)")
+    ]
+    assert output.summary["overMax"] == 0 and output.summary["overMaxLines"] == 1
+
+
+def test_complexity_options_are_checked() -> None:
+    assert COMPLEXITY.problems({"max": 0, "max_lines": True, "maxComplexity": 3}) == [
+        "`max` must be an integer above 0",
+        "`max_lines` must be an integer above 0",
+        "unknown option `maxComplexity` (this step takes `max`, `max_lines`)",
+    ]
