@@ -16,6 +16,7 @@ from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span
 from tapps_lsp.analyzers.ruff import ruff_command
 from tapps_lsp.analyzers.settings import CacheSettings, ReviewSettings, ToolSettings
 from tapps_lsp.analyzers.workflows.kinds.complexity import COMPLEXITY
+from tapps_lsp.analyzers.workflows.kinds.docs import DOCS
 from tapps_lsp.analyzers.workflows.kinds.security import SECURITY, selects
 from tapps_lsp.analyzers.workflows.step import StepFailed, StepInput, StepKind, StepOutput
 from tapps_lsp.analyzers.workspace import make_reviewer, open_store
@@ -204,3 +205,111 @@ def test_complexity_options_are_checked() -> None:
         "`max_lines` must be an integer above 0",
         "unknown option `maxComplexity` (this step takes `max`, `max_lines`)",
     ]
+
+
+# -- docs -------------------------------------------------------------------------------
+
+DOCUMENTED_IN_PART = '''\
+"""A module with a docstring."""
+
+from typing import overload
+
+
+class Point:
+    def __init__(self):
+        pass
+
+    def __repr__(self):
+        return "Point()"
+
+    def move(self):
+        """Move it."""
+
+    def _hidden(self):
+        pass
+
+    @property
+    def x(self):
+        """The x."""
+
+    @x.setter
+    def x(self, value):
+        pass
+
+    class Inner:
+        pass
+
+
+@overload
+def size(x: int) -> int: ...
+def size(x):
+    def helper():
+        pass
+
+
+def _private():
+    pass
+'''
+
+LISTED = '"""Exports."""\n__all__ = ["shown"]\ndef shown(): pass\ndef other(): pass\n'
+
+
+async def test_docs_counts_the_public_definitions(run: Run, tmp_path: Path) -> None:
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/geometry.py": DOCUMENTED_IN_PART,
+        "pkg/listed.py": LISTED,
+        "pkg/_internal.py": "def hidden(): pass\n",
+        "_tools/script.py": "def hidden(): pass\n",
+        "pkg/broken.py": "class (:\n",
+    }
+    output = await run(DOCS, files)
+    assert found(output, tmp_path / "pkg/__init__.py") == [("D104", 0)]
+    assert found(output, tmp_path / "pkg/geometry.py") == [
+        ("D101", 5),
+        ("D107", 6),
+        ("D105", 9),
+        ("D106", 26),
+        ("D103", 32),
+    ]
+    assert found(output, tmp_path / "pkg/listed.py") == [("D103", 2)]
+    size = every(output)[-2]
+    assert size.message == "Missing docstring in public function"
+    assert (size.span, size.severity, size.source) == (
+        Span(32, 4, 32, 8),
+        Severity.INFORMATION,
+        Source.DOCS,
+    )
+    # geometry: the module, move and x are documented; listed: the module.
+    assert output.summary == {
+        "files": 6,
+        "public": 11,
+        "documented": 4,
+        "coverage": 36.4,
+        "minCoverage": 0,
+        "belowMinimum": False,
+        "notParsed": 1,
+    }
+
+
+async def test_docs_init_is_documented_by_its_class(run: Run) -> None:
+    source = '"""M."""\nclass A:\n    """An A."""\n    def __init__(self): pass\n'
+    output = await run(DOCS, {"a.py": source}, {"minCoverage": 100})
+    assert output.findings == {}
+    assert output.summary["coverage"] == 100.0 and not output.summary["belowMinimum"]
+
+
+async def test_docs_below_the_minimum_and_ignored_codes(run: Run) -> None:
+    source = "class A:\n    def __eq__(self, other): pass\n"
+    output = await run(DOCS, {"a.py": source}, {"min_coverage": 50, "ignore": ["D105"]})
+    assert [f.code for f in every(output)] == ["D100", "D101"]
+    assert output.summary["public"] == 2 and output.summary["belowMinimum"]
+
+
+def test_docs_options_are_checked() -> None:
+    assert DOCS.problems({"minCoverage": 101, "ignore": ["E501"], "min": 1}) == [
+        "`minCoverage` must be a percentage from 0 to 100",
+        "`ignore` must be a list of codes from D100 to D107",
+        "unknown option `min` (this step takes `min_coverage`, `ignore`)",
+    ]
+    assert DOCS.problems({"min_coverage": 62.5}) == []
