@@ -16,6 +16,7 @@ from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span
 from tapps_lsp.analyzers.ruff import ruff_command
 from tapps_lsp.analyzers.settings import CacheSettings, ReviewSettings, ToolSettings
 from tapps_lsp.analyzers.workflows.kinds.complexity import COMPLEXITY
+from tapps_lsp.analyzers.workflows.kinds.deadcode import DEADCODE
 from tapps_lsp.analyzers.workflows.kinds.docs import DOCS
 from tapps_lsp.analyzers.workflows.kinds.security import SECURITY, selects
 from tapps_lsp.analyzers.workflows.step import StepFailed, StepInput, StepKind, StepOutput
@@ -313,3 +314,79 @@ def test_docs_options_are_checked() -> None:
         "unknown option `min` (this step takes `min_coverage`, `ignore`)",
     ]
     assert DOCS.problems({"min_coverage": 62.5}) == []
+
+
+# -- deadcode ---------------------------------------------------------------------------
+
+LIBRARY = """\
+import functools
+import os
+import sys
+
+
+def used():
+    return sys.argv
+
+
+@functools.cache
+def unused_helper():
+    return 1
+    print("never")
+
+
+class Holder:
+    def visit_node(self):
+        pass
+"""
+
+USER = "from lib import Holder, used\n\nused()\nHolder()\n"
+
+
+async def test_deadcode_finds_what_no_covered_file_uses(
+    run: Run, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    files = {
+        "lib.py": LIBRARY,
+        "main.py": USER,
+        "broken.py": "def (:\n",
+    }
+    output = await run(DEADCODE, files)
+    assert found(output, tmp_path / "lib.py") == [
+        ("V104", 1),
+        ("V103", 10),
+        ("V201", 12),
+        ("V105", 16),
+    ]
+    unused_import, function, unreachable, _ = every(output)
+    assert unused_import.message == "unused import 'os' (90% confidence)"
+    assert function.span == Span(10, 4, 10, 17)
+    assert unreachable.span == Span(12, 4, 12, 18)
+    assert all(f.unnecessary and f.severity is Severity.HINT for f in every(output))
+    assert output.summary == {
+        "files": 3,
+        "findings": 4,
+        "filesWithFindings": 1,
+        "types": {"function": 1, "import": 1, "method": 1, "unreachable_code": 1},
+        "minConfidence": 60,
+        "notParsed": 1,
+    }
+    assert "broken" not in capfd.readouterr().err
+
+
+async def test_deadcode_options(run: Run, tmp_path: Path) -> None:
+    options = {"minConfidence": 90, "ignoreNames": ["o*"]}
+    output = await run(DEADCODE, {"lib.py": LIBRARY}, options)
+    assert found(output, tmp_path / "lib.py") == [("V201", 12)]
+    decorated = {"ignore_decorators": ["@functools.cache"], "ignore_names": ["visit_*"]}
+    files = {"lib.py": LIBRARY, "main.py": USER}
+    output = await run(DEADCODE, files, decorated)
+    assert [code for code, _ in found(output, tmp_path / "lib.py")] == ["V104", "V201"]
+
+
+def test_deadcode_options_are_checked() -> None:
+    assert DEADCODE.problems({"min_confidence": "60", "ignoreNames": "x", "exclude": []}) == [
+        "`min_confidence` must be an integer from 0 to 100",
+        '`ignoreNames` must be a list of names or patterns, such as ["visit_*"]',
+        "unknown option `exclude` (this step takes `min_confidence`, `ignore_names`, "
+        "`ignore_decorators`)",
+    ]
