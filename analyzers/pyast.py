@@ -9,8 +9,10 @@ parse goes through one lock.
 from __future__ import annotations
 
 import ast
+import contextlib
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 
 _PARSE_LOCK = threading.Lock()
 
@@ -34,3 +36,10 @@ def parse(source: str | bytes, *, digest: str | None = None) -> ast.Module:
             if len(_recent) > _RECENT_TREES:
                 _recent.popitem(last=False)
         return tree
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """Parse nothing else meanwhile: for a library that calls ast.parse itself (vulture)."""
+    with _PARSE_LOCK:
+        yield

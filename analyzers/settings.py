@@ -90,7 +90,7 @@ class ReviewSettings:
         return data
 
 
-def _snake(key: str) -> str:
+def snake_case(key: str) -> str:
     key = key.replace("-", "_")
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
 
@@ -100,7 +100,7 @@ def normalise(raw: Mapping[str, Any]) -> dict[str, Any]:
     and `workflows` (its keys are names the user chose)."""
     result: dict[str, Any] = {}
     for key, value in raw.items():
-        name = _snake(str(key))
+        name = snake_case(str(key))
         if isinstance(value, Mapping) and name not in ("severity", "workflows"):
             result[name] = normalise(value)
         else:

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tapps_lsp.analyzers.workflows.kinds.complexity import COMPLEXITY
+from tapps_lsp.analyzers.workflows.kinds.deadcode import DEADCODE
+from tapps_lsp.analyzers.workflows.kinds.docs import DOCS
 from tapps_lsp.analyzers.workflows.kinds.review_steps import MYPY, RUFF, SCORE
+from tapps_lsp.analyzers.workflows.kinds.security import SECURITY
 from tapps_lsp.analyzers.workflows.step import StepKind
 
-KINDS: dict[str, StepKind] = {kind.name: kind for kind in (RUFF, MYPY, SCORE)}
+_ALL: tuple[StepKind, ...] = (RUFF, MYPY, SCORE, SECURITY, COMPLEXITY, DOCS, DEADCODE)
+KINDS: dict[str, StepKind] = {kind.name: kind for kind in _ALL}
 
 
 def option_problems(uses: str, options: Mapping[str, Any]) -> list[str]:
