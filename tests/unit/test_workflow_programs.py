@@ -1,4 +1,4 @@
-"""The workflow steps that run programs (`command`), with real programs."""
+"""The workflow steps that run programs (`command`, `tests`), with real programs."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 
 from tapps_lsp.analyzers.cache.store import MemoryStore
+from tapps_lsp.analyzers.findings import Severity, Source
 from tapps_lsp.analyzers.process import OutputTail, run_captured
 from tapps_lsp.analyzers.review import Reviewer
 from tapps_lsp.analyzers.settings import ReviewSettings
 from tapps_lsp.analyzers.workflows.kinds.command import COMMAND
+from tapps_lsp.analyzers.workflows.kinds.tests import TESTS
 from tapps_lsp.analyzers.workflows.step import StepFailed, StepInput, StepRefused
 from tapps_lsp.analyzers.workspace import make_reviewer
 
@@ -201,3 +203,129 @@ def test_command_options_are_checked() -> None:
     assert len(COMMAND.problems({"argv": ["x"], "cwd": 3})) == 1
     for size in (0, True, 1.5, "4"):
         assert len(COMMAND.problems({"argv": ["x"], "maxOutputKb": size})) == 1, size
+
+
+# -- tests ------------------------------------------------------------------------------
+
+PASSING_AND_FAILING = """\
+from helpers import two
+
+
+def test_passes(answer):
+    assert answer == 42
+
+
+def test_fails():
+    expected = 1
+    assert expected == two()
+"""
+CONFTEST = """\
+import pytest
+
+
+@pytest.fixture
+def answer():
+    return 42
+"""
+
+
+def write(root: Path, files: Mapping[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+async def test_a_failing_test_is_a_finding_on_its_def_line(step: Step) -> None:
+    root = step({}).root
+    write(
+        root,
+        {
+            "pyproject.toml": "[tool.pytest.ini_options]\npythonpath = ['src']\n",
+            "src/helpers.py": "def two():\n    return 2\n",
+            "tests/conftest.py": CONFTEST,
+            "tests/test_things.py": PASSING_AND_FAILING,
+        },
+    )
+    output = await TESTS.run(step({"cwd": "tests"}))
+    summary = dict(output.summary)
+    assert summary.pop("durationMs") >= 0
+    assert summary.pop("outputTail")
+    assert summary == {
+        "passed": False,
+        "exitCode": 1,
+        "tests": 2,
+        "failures": 1,
+        "errors": 0,
+        "skipped": 0,
+    }
+    test_file = str((root / "tests" / "test_things.py").resolve())
+    assert list(output.findings) == [test_file]
+    (finding,) = output.findings[test_file]
+    # pytest's junit `line`: the test function's first line, 0-based (here its `def`).
+    assert finding.span.start_line == 7
+    assert PASSING_AND_FAILING.splitlines()[7] == "def test_fails():"
+    assert (finding.span.start_col, finding.span.end_col) == (0, len("def test_fails():"))
+    assert finding.message == "test_fails: assert 1 == 2"
+    assert (finding.source, finding.code, finding.severity) == (
+        Source.TESTS,
+        "failed",
+        Severity.ERROR,
+    )
+    (raised,) = finding.related
+    assert (raised.path, raised.span.start_line) == (test_file, 9)
+    assert not (root / "tests" / ".pytest_cache").exists() and not (root / ".pytest_cache").exists()
+
+
+async def test_no_tests_collected_is_a_pass_with_no_tests(step: Step) -> None:
+    write(step({}).root, {"test_nothing.py": "x = 1\n"})
+    output = await TESTS.run(step({}))
+    assert output.summary["passed"] is True
+    assert output.summary["exitCode"] == 5
+    assert output.summary["tests"] == 0
+    assert output.findings == {}
+
+
+async def test_a_module_that_cannot_be_collected_is_a_finding_on_its_first_line(
+    step: Step,
+) -> None:
+    root = step({}).root
+    write(root, {"test_broken.py": "import no_such_module_tapps\n"})
+    output = await TESTS.run(step({}))
+    assert output.summary["passed"] is False
+    (finding,) = output.findings[str(root.resolve() / "test_broken.py")]
+    assert finding.span.start_line == 0
+    assert finding.code == "error"
+    assert finding.message == (
+        "test_broken: could not be collected: ModuleNotFoundError: "
+        "No module named 'no_such_module_tapps'"
+    )
+
+
+async def test_a_pytest_usage_error_fails_the_step(step: Step) -> None:
+    write(step({}).root, {"test_one.py": "def test_one():\n    pass\n"})
+    with pytest.raises(StepFailed) as failed:
+        await TESTS.run(step({"args": ["--no-such-option-tapps"]}))
+    assert "exited with 4 (usage error)" in failed.value.message
+    assert not failed.value.transient
+    assert "--no-such-option-tapps" in failed.value.output_tail
+
+
+async def test_untrusted_tests_are_refused(step: Step) -> None:
+    with pytest.raises(StepRefused, match="`tests` step is not run"):
+        await TESTS.run(step({}, trusted=False))
+
+
+async def test_the_tests_version_names_the_environment(step: Step) -> None:
+    version = await TESTS.version(step({}))
+    assert version.startswith(f"tests-1 {sys.executable} ")
+
+
+def test_tests_options_are_checked() -> None:
+    assert TESTS.problems({}) == []
+    assert TESTS.problems({"args": ["-k", "fast"], "argv": ["pytest"]}) == []
+    assert TESTS.problems({"args": "-k fast"}) == [
+        "`tests` step: `args` must be a list of strings (no NUL characters)."
+    ]
+    assert len(TESTS.problems({"argv": []})) == 1
+    assert len(TESTS.problems({"junit": True})) == 1
