@@ -130,7 +130,7 @@ def test_inline_tables_and_bad_values_are_placed_on_the_step(tmp_path: Path) -> 
 def test_client_workflows_are_trusted_and_win_over_the_workspace(tmp_path: Path) -> None:
     settings = ReviewSettings(
         workflows={"quick": {"steps": {"only": {"uses": "ruff"}}}},
-        fed_workflows={"fed": {"steps": {"x": {"uses": "command", "with": {}}}}},
+        fed_workflows={"fed": {"steps": {"x": {"uses": "command", "with": {"argv": ["true"]}}}}},
     )
     loaded = load(tmp_path, '[tool.tapps.workflows.quick.steps.a]\nuses = "mypy"\n', settings)
     assert [s.id for s in loaded.workflows["quick"].steps] == ["only"]
