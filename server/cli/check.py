@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from tapps_lsp.analyzers.batch import BatchFile, BatchProgress, BatchReview, BatchSummary
 from tapps_lsp.analyzers.files import python_files
@@ -58,8 +58,13 @@ def run_check(options: CheckOptions, out: TextIO = sys.stdout, err: TextIO = sys
     if missing:
         err.write("".join(f"tapps-lsp: no such file or folder: {p}\n" for p in missing))
         return EXIT_ERROR
+    return run_guarded(_check(options, out, err), out)
+
+
+def run_guarded(main: Coroutine[Any, Any, int], out: TextIO) -> int:
+    """`asyncio.run(main)`, quiet when the reader of `out` goes away."""
     try:
-        return asyncio.run(_check(options, out, err))
+        return asyncio.run(main)
     except BrokenPipeError:
         # The reader went away (`check . | head`): say nothing more, on a closed pipe.
         os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
@@ -97,8 +102,16 @@ class _Folders:
             reviewer.store.close()
 
 
-def command_line_layers(options: CheckOptions) -> list[dict[str, Any]]:
-    """The settings `check` gives on top of `[tool.tapps]`, as a client's would be."""
+class CommandLine(Protocol):
+    """The flags `check` and `run` share that become settings."""
+
+    no_cache: bool
+    trust: bool
+    programs: dict[str, Any]
+
+
+def command_line_layers(options: CommandLine) -> list[dict[str, Any]]:
+    """The settings `check` and `run` give on top of `[tool.tapps]`, as a client's would be."""
     # A one-shot check gains nothing from warming the fine-grained engine: the CLI run on
     # mypy's persistent cache is the fast path here.
     layers: list[dict[str, Any]] = [{"mypy": {"engine": False}}, options.programs]
@@ -219,7 +232,10 @@ __all__ = [
     "EXIT_FINDINGS",
     "FAIL_ON",
     "CheckOptions",
+    "CommandLine",
+    "command_line_layers",
     "exit_code",
     "files_to_check",
     "run_check",
+    "run_guarded",
 ]

@@ -33,13 +33,17 @@ class ProgressBar:
         self._last_done = -1
 
     def update(self, progress: BatchProgress) -> None:
-        now = self.clock()
         finished = progress.done >= progress.total and progress.done != self._last_done
-        if self._drawn_at is not None and now - self._drawn_at < self.interval_s and not finished:
-            return
+        if self.draw(bar_line(progress), final=finished):
+            self._last_done = progress.done
+
+    def draw(self, line: str, *, final: bool = False) -> bool:
+        """Show `line` in place of the last one, unless one was drawn less than
+        `interval_s` ago (a `final` line always shows); whether it was drawn."""
+        now = self.clock()
+        if self._drawn_at is not None and now - self._drawn_at < self.interval_s and not final:
+            return False
         self._drawn_at = now
-        self._last_done = progress.done
-        line = bar_line(progress)
         columns = self._columns()
         if columns is not None and len(line) >= columns:
             # A line that wraps could not be redrawn in place.
@@ -47,6 +51,7 @@ class ProgressBar:
         self.stream.write(f"\r{line}\x1b[K")
         self.stream.flush()
         self._shown = True
+        return True
 
     def clear(self) -> None:
         """Take the bar off its line, e.g. before a line goes to the same terminal."""

@@ -1,4 +1,5 @@
-"""The `tapps-lsp` command: `serve` (the default) speaks LSP, `check` reviews headlessly."""
+"""The `tapps-lsp` command: `serve` (the default) speaks LSP, `check` reviews headlessly,
+`run` runs a review workflow and `runs` lists the recent ones."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 
 from tapps_lsp.server.cli.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
 from tapps_lsp.server.cli.formats import FORMATS
+from tapps_lsp.server.cli.listings import RunsOptions, list_runs
+from tapps_lsp.server.cli.run import RunOptions, list_workflows, run_workflow
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,34 +27,81 @@ def _parser() -> argparse.ArgumentParser:
     _serve_options(serve)
     check = commands.add_parser("check", help="review files or folders and print findings")
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _report_flags(check, "text (streamed, the default)")
     check.add_argument(
+        "--stats", action="store_true", help="print cache hits/misses and timings to stderr"
+    )
+    _tool_flags(check)
+    _run_parser(commands)
+    runs = commands.add_parser("runs", help="list the project's recent workflow runs")
+    runs.add_argument("--project", type=Path, help="the project (default: the current folder's)")
+    runs.add_argument("--format", dest="output_format", choices=("text", "json"), default="text")
+    runs.add_argument("--limit", type=int, default=20, help="at most this many (default: 20)")
+    runs.add_argument(
+        "--trust",
+        action="store_true",
+        help="the log of runs made with --trust (or by a server "
+        "that trusts the project), which is kept in the project's own cache folder",
+    )
+    return parser
+
+
+_RUN_EPILOG = """exit codes: 0 when the run went through clean; 1 when a finding is at or
+above --fail-on or a step failed or was cancelled (stderr says which; a skipped step does
+not fail the run); 2 for a usage error, an unknown or invalid workflow, or a run that
+cannot resume; 130 when Ctrl-C cancelled the run (what was done is still printed, and the
+run is logged cancelled)."""
+
+
+def _run_parser(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run a review workflow (a preset or one of pyproject.toml's)",
+        description="Run a review workflow: minimal, standard, comprehensive, full, or one "
+        "declared in [tool.tapps.workflows.NAME] in pyproject.toml.",
+        epilog=_RUN_EPILOG,
+    )
+    run.add_argument("workflow", nargs="?", metavar="WORKFLOW")
+    run.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    run.add_argument("--resume", metavar="RUN_ID", help="go on with a paused or interrupted run")
+    run.add_argument("--list", action="store_true", help="list the workflows and their steps")
+    run.add_argument(
+        "--project",
+        type=Path,
+        help="the project (default: the first PATH's, else the current folder's)",
+    )
+    _report_flags(run, "text (the default)")
+    _tool_flags(run)
+
+
+def _report_flags(parser: argparse.ArgumentParser, text: str) -> None:
+    parser.add_argument(
         "--format",
         dest="output_format",
         choices=FORMATS,
         default="text",
-        help="text (streamed, the default), json, markdown, html or sarif (SARIF 2.1.0)",
+        help=f"{text}, json, markdown, html or sarif (SARIF 2.1.0)",
     )
-    check.add_argument(
+    parser.add_argument(
         "--fail-on",
         choices=(*FAIL_ON, "none"),
         default="error",
         help="exit 1 when a finding is at least this severe (default: error)",
     )
-    check.add_argument("--jobs", type=int, default=None, help="files reviewed at once")
-    check.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
-    check.add_argument(
-        "--stats", action="store_true", help="print cache hits/misses and timings to stderr"
-    )
-    check.add_argument(
+
+
+def _tool_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=None, help="files reviewed at once")
+    parser.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+    parser.add_argument(
         "--trust",
         action="store_true",
         help="let the checked projects choose programs: [tool.tapps] tool paths and "
         "interpreter, their .venv, mypy plugins (off by default: a checkout is untrusted)",
     )
-    check.add_argument("--interpreter", help="the project's Python (mypy resolves imports there)")
-    check.add_argument("--ruff-path", help="the ruff executable to run")
-    check.add_argument("--mypy-path", help="the mypy executable to run")
-    return parser
+    parser.add_argument("--interpreter", help="the project's Python (mypy resolves imports there)")
+    parser.add_argument("--ruff-path", help="the ruff executable to run")
+    parser.add_argument("--mypy-path", help="the mypy executable to run")
 
 
 def _programs(args: argparse.Namespace) -> dict[str, Any]:
@@ -70,6 +120,29 @@ def _from_here(program: str) -> str:
     """A path relative to the working directory made absolute (settings would resolve it
     against the project root); a bare name stays, for PATH."""
     return str(Path(program).absolute()) if os.sep in program else program
+
+
+def _run(args: argparse.Namespace) -> int:
+    """`run WORKFLOW [PATH...]`, `run --resume RUN_ID` or `run --list`: exactly one."""
+    chosen = [args.workflow is not None, args.resume is not None, args.list]
+    if sum(chosen) != 1 or (args.paths and args.workflow is None):
+        sys.stderr.write("tapps-lsp run: give a WORKFLOW [PATH...], --resume RUN_ID or --list\n")
+        return EXIT_ERROR
+    options = RunOptions(
+        workflow=args.workflow,
+        paths=args.paths,
+        resume=args.resume,
+        project=args.project,
+        output_format=args.output_format,
+        fail_on=args.fail_on,
+        concurrency=args.jobs,
+        no_cache=args.no_cache,
+        trust=args.trust,
+        programs=_programs(args),
+    )
+    if args.list:
+        return list_workflows(options)
+    return run_workflow(options)
 
 
 def _serve_options(parser: argparse.ArgumentParser) -> None:
@@ -103,6 +176,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             options.concurrency = args.jobs
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
         return run_check(options)
+    if args.command == "run":
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+        return _run(args)
+    if args.command == "runs":
+        runs = RunsOptions(args.project, args.output_format, args.limit, args.trust)
+        return list_runs(runs)
     logging.basicConfig(
         level=args.log_level.upper(),
         stream=sys.stderr,

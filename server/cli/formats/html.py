@@ -63,6 +63,11 @@ def render(run: CheckRun) -> str:
         "<h2>Findings</h2>",
         _findings(run),
     ]
+    return page(title, body)
+
+
+def page(title: str, body: list[str]) -> str:
+    """One self-contained page: `body` (HTML, already escaped) under the shared style."""
     return (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>\n"
@@ -87,6 +92,11 @@ def _cards(run: CheckRun) -> str:
         ("cache hits", DASH if hit_rate is None else f"{hit_rate:.0%}"),
         ("duration", seconds(summary.duration_ms)),
     ]
+    return card_row(cards)
+
+
+def card_row(cards: list[tuple[str, str]]) -> str:
+    """A row of (label, value) cards; the values are HTML, already escaped."""
     shown = "".join(f"<div class='card'><b>{v}</b><span>{k}</span></div>" for k, v in cards)
     return f"<section class='cards'>{shown}</section>"
 
@@ -190,12 +200,13 @@ def _file_findings(index: int, name: str, report: FileReport) -> str:
         "<table class='found'><thead><tr><th>where</th><th>severity</th><th>code</th>"
         "<th>message</th><th>source</th></tr></thead><tbody>",
     ]
-    rows += [_finding_row(finding) for finding in ordered(report.findings)]
+    rows += [finding_row(finding) for finding in ordered(report.findings)]
     rows.append("</tbody></table></details>")
     return "\n".join(rows)
 
 
-def _finding_row(finding: Finding) -> str:
+def finding_row(finding: Finding) -> str:
+    """`where | severity | code | message | source`, as a table row."""
     where = f"{finding.span.start_line + 1}:{finding.span.start_col + 1}"
     severity = severity_name(finding.severity)
     code = escape(finding.code) if finding.code else DASH

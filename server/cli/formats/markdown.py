@@ -44,7 +44,8 @@ def inline(text: str) -> str:
     return "".join(shown)
 
 
-def _code(text: str) -> str:
+def code_cell(text: str) -> str:
+    """`text` as a code span in a table cell."""
     fence = "``" if "`" in text else "`"
     escaped = text.replace("|", "\\|")
     return f"{fence}{escaped}{fence}"
@@ -89,7 +90,7 @@ def _files(run: CheckRun) -> str:
 
 
 def _file_row(item: BatchFile, run: CheckRun) -> str:
-    name = _code(run.shown(item.path))
+    name = code_cell(run.shown(item.path))
     if item.report is None:
         return f"| {name} | {DASH} | {DASH} | {DASH} | {inline(item.problem or '')} |"
     errors, warnings = counts(item.report.findings)
@@ -122,16 +123,17 @@ def _file_findings(name: str, report: FileReport) -> str:
         "| where | severity | code | message | source |",
         "|---|---|---|---|---|",
     ]
-    rows += [_finding_row(finding) for finding in ordered(report.findings)]
+    rows += [finding_row(finding) for finding in ordered(report.findings)]
     problems = [f"- {f.tool.value}: {inline(f.message)}" for f in report.failures]
     if problems:
         rows += ["", "Tool problems:", "", *problems]
     return "\n".join(rows) + "\n\n</details>\n"
 
 
-def _finding_row(finding: Finding) -> str:
+def finding_row(finding: Finding) -> str:
+    """`| where | severity | code | message | source |`."""
     where = f"{finding.span.start_line + 1}:{finding.span.start_col + 1}"
-    code = _code(finding.code) if finding.code else DASH
+    code = code_cell(finding.code) if finding.code else DASH
     if finding.code and finding.url and _SAFE_URL.fullmatch(finding.url):
         code = f"[{code}]({finding.url})"
     cells = [where, severity_name(finding.severity), code, inline(finding.message)]

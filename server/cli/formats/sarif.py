@@ -23,7 +23,7 @@ _INFORMATION = {
     Source.RUFF: "https://docs.astral.sh/ruff/",
     Source.MYPY: "https://mypy-lang.org/",
 }
-_LEVEL = {
+LEVEL = {
     Severity.ERROR: "error",
     Severity.WARNING: "warning",
     Severity.INFORMATION: "note",
@@ -56,11 +56,12 @@ class _Rules:
         rule_id = finding.code or "unclassified"
         if rule_id not in self.index:
             self.index[rule_id] = len(self.rules)
-            self.rules.append(_rule(self.tool, rule_id, finding.url))
+            self.rules.append(rule(self.tool, rule_id, finding.url))
         return rule_id, self.index[rule_id]
 
 
-def _rule(tool: Source, rule_id: str, url: str | None) -> dict[str, Any]:
+def rule(tool: Source, rule_id: str, url: str | None) -> dict[str, Any]:
+    """The rule `rule_id` of `tool`, with a link to its docs when there is one."""
     name = url.rstrip("/").rsplit("/", 1)[-1] if tool is Source.RUFF and url else None
     title = f"{tool.value} {rule_id}" + (f" ({name})" if name else "")
     rule: dict[str, Any] = {"id": rule_id}
@@ -87,14 +88,14 @@ def _tool_run(run: CheckRun, tool: Source) -> dict[str, Any]:
                 {
                     "ruleId": rule_id,
                     "ruleIndex": index,
-                    "level": _LEVEL[finding.severity],
+                    "level": LEVEL[finding.severity],
                     "message": {"text": finding.message},
-                    "locations": [_location(item.path, run, region(finding.span, lines))],
+                    "locations": [location(item.path, run.cwd, region(finding.span, lines))],
                 }
             )
-    driver = _driver(tool.value, _version(run, tool), _INFORMATION[tool])
-    driver["rules"] = rules.rules
-    return _run(run, driver, results, _notifications(run, tool))
+    described = driver(tool.value, _version(run, tool), _INFORMATION[tool])
+    described["rules"] = rules.rules
+    return tool_run(run.cwd, described, results, _notifications(run, tool))
 
 
 def _score_run(run: CheckRun) -> dict[str, Any]:
@@ -113,12 +114,12 @@ def _score_run(run: CheckRun) -> dict[str, Any]:
                     "ruleIndex": 0,
                     "level": "warning",
                     "message": {"text": text},
-                    "locations": [_location(item.path, run, {"startLine": 1})],
+                    "locations": [location(item.path, run.cwd, {"startLine": 1})],
                     "properties": {"score": total, "threshold": threshold},
                 }
             )
-    driver = _driver("tapps", _own_version(), None)
-    driver["rules"] = [
+    described = driver("tapps", own_version(), None)
+    described["rules"] = [
         {
             "id": SCORE_RULE,
             "name": "quality-score",
@@ -129,35 +130,36 @@ def _score_run(run: CheckRun) -> dict[str, Any]:
             },
         }
     ]
-    return _run(run, driver, results, [])
+    return tool_run(run.cwd, described, results, [])
 
 
-def _run(
-    run: CheckRun,
-    driver: dict[str, Any],
+def tool_run(
+    cwd: Path,
+    described: dict[str, Any],
     results: list[dict[str, Any]],
     notifications: list[dict[str, Any]],
 ) -> dict[str, Any]:
+    """One SARIF run of the tool `described` (its driver), paths under `cwd`."""
     failed = any(n["level"] == "error" for n in notifications)
     invocation: dict[str, Any] = {"executionSuccessful": not failed}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications
     return {
-        "tool": {"driver": driver},
-        "originalUriBaseIds": {SRCROOT: {"uri": run.cwd.as_uri().rstrip("/") + "/"}},
+        "tool": {"driver": described},
+        "originalUriBaseIds": {SRCROOT: {"uri": cwd.as_uri().rstrip("/") + "/"}},
         "columnKind": "utf16CodeUnits",
         "invocations": [invocation],
         "results": results,
     }
 
 
-def _driver(name: str, version: str | None, information: str | None) -> dict[str, Any]:
-    driver: dict[str, Any] = {"name": name}
+def driver(name: str, version: str | None, information: str | None) -> dict[str, Any]:
+    described: dict[str, Any] = {"name": name}
     if version:
-        driver["version"] = version
+        described["version"] = version
     if information:
-        driver["informationUri"] = information
-    return driver
+        described["informationUri"] = information
+    return described
 
 
 def _notifications(run: CheckRun, tool: Source) -> list[dict[str, Any]]:
@@ -172,7 +174,7 @@ def _notifications(run: CheckRun, tool: Source) -> list[dict[str, Any]]:
                     {
                         "level": "warning" if failure.kind == "warning" else "error",
                         "message": {"text": failure.message},
-                        "locations": [_location(item.path, run, None)],
+                        "locations": [location(item.path, run.cwd, None)],
                     }
                 )
     return found
@@ -192,17 +194,18 @@ def _result_of(item: BatchFile, tool: Source) -> ToolResult | None:
     return item.report.ruff if tool is Source.RUFF else item.report.mypy
 
 
-def _own_version() -> str | None:
+def own_version() -> str | None:
     try:
         return metadata.version("tapps-lsp")
     except metadata.PackageNotFoundError:
         return None
 
 
-def _location(path: Path, run: CheckRun, area: dict[str, int] | None) -> dict[str, Any]:
+def location(path: Path, cwd: Path, area: dict[str, int] | None) -> dict[str, Any]:
+    """Relative to `cwd` under %SRCROOT% when it is below it, else an absolute file URI."""
     artifact: dict[str, str]
     try:
-        relative = path.relative_to(run.cwd).as_posix()
+        relative = path.relative_to(cwd).as_posix()
         artifact = {"uri": quote(relative), "uriBaseId": SRCROOT}
     except ValueError:
         artifact = {"uri": path.as_uri()}
