@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import random
+import shlex
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -409,10 +410,13 @@ def covered(files: Sequence[Path], patterns: Sequence[str], root: Path) -> list[
 
 
 def _breaker_name(kind: StepKind, spec: StepSpec) -> str:
-    """One breaker per tool; each program a `command` or `tests` step runs is its own."""
+    """One breaker per tool; each command line a `command` or `tests` step runs is a tool
+    of its own (one interpreter runs many different programs)."""
     argv = spec.options.get("argv")
     if kind.runs_programs and isinstance(argv, list) and argv:
-        return f"{kind.tool}: {Path(str(argv[0])).name}"
+        words = [Path(str(argv[0])).name, *map(str, argv[1:])]
+        line = shlex.join(words)
+        return f"{kind.tool}: {line if len(line) <= 80 else line[:79] + '…'}"
     return kind.tool
 
 

@@ -31,7 +31,7 @@ def build_report(
                 "id": step.id,
                 "uses": step.uses,
                 "state": step.state,
-                "summary": dict(output.summary) if output is not None else {},
+                "summary": _timeless(output.summary) if output is not None else {},
                 "findings": found,
                 "error": step.error,
             }
@@ -49,6 +49,11 @@ def build_report(
         "failures": failures,
         "skipped": skipped,
     }
+
+
+def _timeless(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A step's summary without how long it took (runStatus has the step's times)."""
+    return {key: value for key, value in summary.items() if key != "durationMs"}
 
 
 def findings_json(findings: Mapping[str, tuple[Finding, ...]], root: Path) -> list[dict[str, Any]]:
