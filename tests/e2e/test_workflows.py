@@ -277,7 +277,8 @@ def _slow_workflow(root: Path, marker_dir: Path) -> dict[str, Any]:
     """first → slow (2 s) → last, each appending its name to a file when it runs."""
 
     def step(name: str, seconds: float, needs: list[str]) -> dict[str, Any]:
-        code = f"import time; open({str(marker_dir / 'ran')!r}, 'a').write('{name}\\n'); time.sleep({seconds})"
+        ran = str(marker_dir / "ran")
+        code = f"import time; open({ran!r}, 'a').write('{name}\\n'); time.sleep({seconds})"
         return {"uses": "command", "with": {"argv": [PY, "-c", code]}, "needs": needs}
 
     return {
