@@ -16,6 +16,7 @@ import collections
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import time
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tapps_lsp.analyzers.breaker import OPEN, CircuitBreaker
 from tapps_lsp.analyzers.process import SAFE_PATH_PRELUDE, child_env
 from tapps_lsp.analyzers.settings import DEFAULT_MAX_RSS_MB
 
@@ -244,8 +246,10 @@ class MypyEngine:
         self.timeout = timeout
         self.start_timeout = start_timeout if start_timeout is not None else timeout
         self.max_rss_mb = max_rss_mb
-        self.failure_limit = failure_limit
-        self.cooldown = cooldown
+        # No window: any `failure_limit` failures in a row open it.
+        self.breaker = CircuitBreaker(
+            "mypy engine", threshold=failure_limit, window_s=math.inf, cooldown_s=cooldown
+        )
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.state = "new"
@@ -253,9 +257,7 @@ class MypyEngine:
         self.last_error: EngineError | None = None
         self._worker: _Worker | None = None
         self._lock = asyncio.Lock()
-        self._failures = 0
         self._next_start = 0.0
-        self._open_until = 0.0
         self._restart: asyncio.Task[None] | None = None
 
     @property
@@ -324,7 +326,7 @@ class MypyEngine:
             raise await self._fail(exc.kind, exc.message) from None
         reply = await self._call({"cmd": "start", "args": self.argv}, self.start_timeout)
         self.state = "ready"
-        self._failures = 0
+        self.breaker.succeeded()
         return _result(reply)
 
     async def _recheck(self, changed: Sequence[Path], removed: Sequence[Path]) -> EngineResult:
@@ -334,7 +336,7 @@ class MypyEngine:
             "removed": [str(p) for p in removed],
         }
         reply = await self._call(payload, self.timeout)
-        self._failures = 0
+        self.breaker.succeeded()
         return _result(reply)
 
     async def _call(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -359,14 +361,14 @@ class MypyEngine:
             await worker.kill()
         if self.state == "stopped":
             return EngineError("stopped", "the engine was closed")
-        self._failures += 1
-        delay = min(self.backoff_cap, self.backoff_base * 2 ** (self._failures - 1))
+        self.breaker.failed(message)
+        failures = self.breaker.consecutive_failures
+        delay = min(self.backoff_cap, self.backoff_base * 2.0 ** (failures - 1))
         self._next_start = time.monotonic() + delay
         error = EngineError(kind, message)
         self.last_error = error
-        log.warning("mypy engine %s (failure %d): %s", kind, self._failures, message)
-        if self._failures >= self.failure_limit:
-            self._open_until = time.monotonic() + self.cooldown
+        log.warning("mypy engine %s (failure %d): %s", kind, failures, message)
+        if self.breaker.state == OPEN:
             self.state = "circuit-open"
         elif kind in ("crash", "timeout"):
             self.state = "crashed"
@@ -406,11 +408,10 @@ class MypyEngine:
     def _refuse_if_open(self) -> None:
         if self.state != "circuit-open":
             return
-        if time.monotonic() < self._open_until:
+        if not self.breaker.allow():
             last = self.last_error.message if self.last_error else "repeated failures"
             raise EngineError("circuit-open", f"engine paused after failures: {last}")
-        # Cool-down passed: one more attempt (the failure count stays, so one more
-        # failure opens the circuit again).
+        # Cool-down passed: the half-open trial (one more failure opens it again).
         self.state = "crashed"
 
     def _refuse_if_closed(self) -> None:

@@ -205,6 +205,7 @@ class ProjectEngine:
             "checks": self.checks,
             "disabledBecause": self.disabled,
             "lastError": str(self.engine.last_error) if self.engine.last_error else None,
+            "breaker": self.engine.breaker.as_json(),
         }
 
     async def close(self) -> None:

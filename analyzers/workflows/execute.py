@@ -25,12 +25,12 @@ from typing import Any
 
 from pathspec import GitIgnoreSpec
 
+from tapps_lsp.analyzers.breaker import Breakers
 from tapps_lsp.analyzers.cache import recipes
 from tapps_lsp.analyzers.cache.keys import content_hash
 from tapps_lsp.analyzers.configs import read_text, ruff_config_files
 from tapps_lsp.analyzers.review import Reviewer
 from tapps_lsp.analyzers.trust import untrusted_step_message
-from tapps_lsp.analyzers.workflows.breaker import Breakers
 from tapps_lsp.analyzers.workflows.kinds.registry import KINDS
 from tapps_lsp.analyzers.workflows.output_codec import dump_output, load_output
 from tapps_lsp.analyzers.workflows.report import build_report

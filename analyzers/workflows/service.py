@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tapps_lsp.analyzers.breaker import Breakers
 from tapps_lsp.analyzers.files import discover, python_files
 from tapps_lsp.analyzers.review import Reviewer
-from tapps_lsp.analyzers.workflows.breaker import Breakers
 from tapps_lsp.analyzers.workflows.execute import (
     OnChange,
     WorkflowContext,

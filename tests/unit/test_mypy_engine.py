@@ -289,6 +289,8 @@ async def test_circuit_opens_after_repeated_crashes(tmp_path: Path) -> None:
         kinds.append(caught.value.kind)
     assert kinds == ["crash", "crash", "circuit-open"]
     assert "exited with 3" in str(engine.last_error)
+    assert engine.breaker.as_json()["state"] == "open"
+    assert engine.breaker.as_json()["trips"] == 1
     await engine.close()
 
 

@@ -3,7 +3,7 @@ by one successful trial after the cooldown, reopened by a failed one."""
 
 from __future__ import annotations
 
-from tapps_lsp.analyzers.workflows.breaker import CLOSED, HALF_OPEN, OPEN, Breakers
+from tapps_lsp.analyzers.breaker import CLOSED, HALF_OPEN, OPEN, Breakers
 
 
 class Clock:

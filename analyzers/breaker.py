@@ -1,6 +1,7 @@
 """A circuit breaker per tool: after `threshold` consecutive failures within `window_s`,
-the tool's steps are skipped (`circuit open`) until `cooldown_s` has passed; then one
-trial run (half-open) decides whether the circuit closes again or reopens."""
+the tool is not run (`circuit open`) until `cooldown_s` has passed; then one trial run
+(half-open) decides whether the circuit closes again or reopens. The workflow steps'
+tools (analyzers.workflows) and the mypy engine (analyzers.mypy.engine) each have one."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ class CircuitBreaker:
             self.state = OPEN
             self._opened_at = now
             self.trips += 1
+
+    @property
+    def consecutive_failures(self) -> int:
+        return len(self._failures)
 
     def retry_in_s(self) -> float:
         """How long until the half-open trial, for the `circuit open` message."""
