@@ -19,7 +19,7 @@ import random
 import shlex
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from tapps_lsp.analyzers.breaker import Breakers
 from tapps_lsp.analyzers.cache import recipes
 from tapps_lsp.analyzers.cache.keys import content_hash
 from tapps_lsp.analyzers.configs import read_text, ruff_config_files
-from tapps_lsp.analyzers.review import Reviewer
+from tapps_lsp.analyzers.review import Reviewer, apply_severity
 from tapps_lsp.analyzers.trust import untrusted_step_message
 from tapps_lsp.analyzers.workflows.kinds.registry import KINDS
 from tapps_lsp.analyzers.workflows.output_codec import dump_output, load_output
@@ -353,7 +353,17 @@ class WorkflowRun:
 
     async def _run_once(self, spec: StepSpec, kind: StepKind, step: StepInput) -> StepOutput:
         if not kind.cacheable:
-            return await kind.run(step)
+            return await kind.run(step)  # a review's own, severity overrides applied
+        output = await self._cached_run(spec, kind, step)
+        overrides = step.settings.severity
+        if not overrides:
+            return output
+        findings = {
+            path: apply_severity(found, overrides) for path, found in output.findings.items()
+        }
+        return replace(output, findings=findings)
+
+    async def _cached_run(self, spec: StepSpec, kind: StepKind, step: StepInput) -> StepOutput:
         version = await kind.version(step)
         key = await asyncio.to_thread(self._step_key, spec, version, step.files)
         store = self.context.reviewer.store

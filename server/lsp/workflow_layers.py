@@ -28,18 +28,24 @@ def layer_findings(ls: TappsServer, report: FileReport) -> tuple[list[Finding], 
     layers = ls.session.workflow_findings.get(report.path)
     if not layers:
         return [], ""
-    own = set(report.findings)
-    found: dict[Finding, None] = {}
+    # One finding per place: a security step's `S` finding is ruff's own when the
+    # project selects `S` itself, and two workflows' ruff steps find the same.
+    seen = {_same_place(f) for f in report.findings}
+    found: list[Finding] = []
     names = []
     for name, layer in sorted(layers.items()):
         if layer.content_hash != report.content_hash or not layer.findings:
             continue
         names.append(name)
-        found.update((f, None) for f in layer.findings if f not in own)
+        for finding in layer.findings:
+            place = _same_place(finding)
+            if place not in seen:
+                seen.add(place)
+                found.append(finding)
     if not found:
         return [], ""
-    token = content_hash("\n".join(names) + repr(list(found)))[:12]
-    return list(found), token
+    token = content_hash("\n".join(names) + repr(found))[:12]
+    return found, token
 
 
 def layer_diagnostics(
@@ -47,3 +53,7 @@ def layer_diagnostics(
 ) -> list[types.Diagnostic]:
     found, _token = layer_findings(ls, report)
     return [finding_to_diagnostic(finding, mapper) for finding in found]
+
+
+def _same_place(finding: Finding) -> tuple[object, ...]:
+    return (finding.code, finding.span, finding.message)

@@ -129,3 +129,20 @@ async def test_a_paused_run_resumes_elsewhere_without_rerunning_done_steps(
         await resume_run(second, run.run_id)
     assert (await read_run(second.log, run.run_id)).state == "done"
     assert next(row.run_id for row in second.log.rows()) == run.run_id
+
+
+async def test_severity_overrides_apply_to_the_step_kinds_findings(contexts: Contexts) -> None:
+    files = list(discover(contexts.root))
+    plain = await (await start_run(contexts.new(), presets()["comprehensive"], files)).execute()
+    context = contexts.new(severity={"D104": "error"})
+    view = await (await start_run(context, presets()["comprehensive"], files)).execute()
+    assert view.steps["docs"].cached, "the stored output is the same; only its showing changes"
+
+    def docs(run: RunView) -> dict[str, str]:
+        assert run.report is not None
+        step = next(s for s in run.report["steps"] if s["id"] == "docs")
+        return {f["code"]: f["severity"] for f in step["findings"]}
+
+    assert docs(plain)["D104"] == "information"
+    assert docs(view)["D104"] == "error"
+    assert docs(view)["D103"] == docs(plain)["D103"]
