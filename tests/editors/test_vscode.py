@@ -4,9 +4,10 @@ The test builds the extension's .vsix from editors/vscode (`npm run package`), i
 into a fresh code-server (temp HOME and XDG dirs, `--log trace`), points `tapps.path` at
 this checkout's server (`sys.executable -m tapps_lsp.server`), opens a copy of tests/fixtures/basic
 and runs `vscode_e2e.js` (playwright-core) under `timeout`. The harness checks the
-Problems panel (ruff, mypy, the score), the status bar, the palette commands and a saved
-fix, and writes JSON; this test then stops code-server and reads the client's trace log
-for the `$/progress` of Review Workspace.
+Problems panel (ruff, mypy, the score), the status bar, the palette commands (Run
+Workflow… from the pick, from a keybinding's args, and cancelled) and a saved fix, and
+writes JSON; this test then stops code-server and reads the client's trace log for the
+`$/progress` of Review Workspace and Run Workflow.
 
 What it needs comes from `.ci/install-vscode-test.sh` (Debian chromium, code-server and
 playwright-core under .ci/.cache/vscode-test, `npm ci` in editors/vscode). Without it the
