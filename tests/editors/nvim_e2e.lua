@@ -77,7 +77,13 @@ local function finish(code)
 end
 
 -- OUR module, from the repository, or the README's plain snippet ------------------------
-local SETTINGS = { scoreThreshold = 95 } -- checked through the score's severity
+local SETTINGS = {
+  scoreThreshold = 95, -- checked through the score's severity
+  -- a workflow that lasts long enough for the server to report its progress
+  workflows = {
+    slow = { steps = { wait = { uses = 'command', with = { argv = { python, '-c', 'import time; time.sleep(0.8)' } } } } },
+  },
+}
 local tapps
 local TRUST_ASKED_FOR -- the root the module's `trusted` was asked about
 if MODULE then
@@ -172,6 +178,19 @@ for _, m in ipairs({ 'window/logMessage', 'window/showMessage' }) do
   end
 end
 
+local notify = vim.notify
+vim.notify = function(msg, level, opts)
+  table.insert(R.notifications, { t_ms = ms(), method = 'vim.notify', message = msg, level = level })
+  return notify(msg, level, opts)
+end
+local function notified(pattern, after)
+  for _, n in ipairs(R.notifications) do
+    if n.method == 'vim.notify' and n.t_ms >= after and n.message:find(pattern) then
+      return n.message
+    end
+  end
+end
+
 local command_results = {}
 vim.api.nvim_create_autocmd('User', {
   pattern = 'TappsCommand',
@@ -245,6 +264,23 @@ local function stale(buf)
     end
   end
   return false
+end
+--- The text of a floating window that shows `needle`, once one does (nil after TIMEOUT).
+local function float_with(needle)
+  local found
+  wait(function()
+    for _, win in ipairs(vim.api.nvim_list_wins()) do
+      if vim.api.nvim_win_get_config(win).relative ~= '' then
+        local text = table.concat(vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false), '\n')
+        if text:find(needle, 1, true) then
+          found = text
+          return true
+        end
+      end
+    end
+    return false
+  end)
+  return found
 end
 local function open(rel)
   vim.cmd('edit ' .. vim.fn.fnameescape(rel))
@@ -468,23 +504,83 @@ local function run()
     ok = wait(function()
       return command_result('tapps.scoreFile', t) ~= nil
     end)
-    local float_text
-    wait(function()
-      for _, win in ipairs(vim.api.nvim_list_wins()) do
-        if vim.api.nvim_win_get_config(win).relative ~= '' then
-          local text = table.concat(vim.api.nvim_buf_get_lines(vim.api.nvim_win_get_buf(win), 0, -1, false), '\n')
-          if text:find('Quality', 1, true) then
-            float_text = text
-            return true
-          end
-        end
-      end
-      return false
-    end)
+    local float_text = float_with('Quality')
     check('tapps_score_float', ok and float_text ~= nil, float_text)
   end
 
-  -- 6. :TappsClearCache ---------------------------------------------------------------------
+  -- 6. :TappsWorkflow, :TappsRuns ------------------------------------------------------------
+  if MODULE then
+    local completion = vim.fn.getcompletion('TappsWorkflow ', 'cmdline')
+    local listed = true
+    for _, name in ipairs({ 'minimal', 'standard', 'comprehensive', 'full', 'slow' }) do
+      listed = listed and vim.tbl_contains(completion, name)
+    end
+    local files = vim.fn.getcompletion('TappsWorkflow minimal app/li', 'cmdline')
+    check('workflow_completion', listed and vim.tbl_contains(files, 'app/lint.py'), { workflows = completion, files = files })
+  end
+  t = ms()
+  run_command('TappsWorkflow minimal', 'tapps.runWorkflow', { { workflow = 'minimal' } })
+  ok = wait(function()
+    return command_result('tapps.runWorkflow', t) ~= nil and (not MODULE or notified('^tapps: minimal: ', t))
+  end)
+  local minimal = command_result('tapps.runWorkflow', t) or {}
+  local summary = notified('^tapps: minimal: done · %d+ findings? · [%d.]+ s$', t)
+  check('workflow_minimal: done, ruff findings, summary', ok and minimal.err == nil
+    and vim.tbl_get(minimal, 'result', 'state') == 'done'
+    and (vim.tbl_get(minimal, 'result', 'report', 'findings', 'bySource', 'ruff') or 0) > 0
+    and (not MODULE or summary ~= nil), {
+    err = minimal.err,
+    state = vim.tbl_get(minimal, 'result', 'state'),
+    findings = vim.tbl_get(minimal, 'result', 'report', 'findings'),
+    summary = summary,
+  })
+
+  -- comprehensive's docs step: its findings join the open buffer's diagnostics
+  t = ms()
+  run_command('TappsWorkflow comprehensive', 'tapps.runWorkflow', { { workflow = 'comprehensive' } })
+  ok = wait(function()
+    return command_result('tapps.runWorkflow', t) ~= nil and find(lint, 'tapps-docs') ~= nil
+  end)
+  local comprehensive = command_result('tapps.runWorkflow', t) or {}
+  check('workflow_comprehensive: tapps-docs diagnostics', ok and vim.tbl_get(comprehensive, 'result', 'state') == 'done', {
+    err = comprehensive.err,
+    findings = vim.tbl_get(comprehensive, 'result', 'report', 'findings'),
+    diagnostics = diags(lint),
+  })
+
+  -- a run that lasts: its steps in the progress, the statusline spinning
+  local progress_at = #R.progress
+  t = ms()
+  run_command('TappsWorkflow slow', 'tapps.runWorkflow', { { workflow = 'slow' } })
+  ok = wait(function()
+    return command_result('tapps.runWorkflow', t) ~= nil
+  end)
+  local messages, spinning = {}, false
+  for i = progress_at + 1, #R.progress do
+    local p = R.progress[i]
+    table.insert(messages, p.kind .. ': ' .. tostring(p.message or p.title))
+    spinning = spinning or (p.kind ~= 'end' and p.statusline:find('⟳', 1, true) ~= nil)
+  end
+  local stepped = vim.iter(R.progress):skip(progress_at):any(function(p)
+    return p.kind == 'report' and (p.message or ''):find('running: wait', 1, true) ~= nil
+  end)
+  check('workflow_progress: the running step, then end', ok and stepped and R.progress[#R.progress].kind == 'end'
+    and (not MODULE or spinning), { messages = messages, spinning = spinning })
+
+  if MODULE then
+    t = ms()
+    vim.cmd('TappsRuns')
+    local runs_text = float_with('comprehensive')
+    -- newest first: slow, comprehensive, minimal
+    local at = function(name)
+      return runs_text and runs_text:find('%s' .. name .. '%s') or nil
+    end
+    local slow_at, comprehensive_at, minimal_at = at('slow'), at('comprehensive'), at('minimal')
+    check('tapps_runs_float: newest first', slow_at and comprehensive_at and minimal_at
+      and slow_at < comprehensive_at and comprehensive_at < minimal_at, runs_text)
+  end
+
+  -- 7. :TappsClearCache ---------------------------------------------------------------------
   t = ms()
   run_command('TappsClearCache', 'tapps.clearCache', nil)
   ok = wait(function()

@@ -85,17 +85,24 @@ MODULE_CHECKS = {
     "settings_delivered",
     "workspace_trust",
     "clear_cache",
+    "workflow_minimal: done, ruff findings, summary",
+    "workflow_comprehensive: tapps-docs diagnostics",
+    "workflow_progress: the running step, then end",
     # the module's own commands and statusline
     "statusline_shows_progress",
     "tapps_command_completion",
     "statusline_score",
     "tapps_score_float",
+    "workflow_completion",
+    "tapps_runs_float: newest first",
 }
 PLAIN_CHECKS = MODULE_CHECKS - {
     "statusline_shows_progress",
     "tapps_command_completion",
     "statusline_score",
     "tapps_score_float",
+    "workflow_completion",
+    "tapps_runs_float: newest first",
 }
 
 

@@ -4,9 +4,10 @@ The test builds the extension's .vsix from editors/vscode (`npm run package`), i
 into a fresh code-server (temp HOME and XDG dirs, `--log trace`), points `tapps.path` at
 this checkout's server (`sys.executable -m tapps_lsp.server`), opens a copy of tests/fixtures/basic
 and runs `vscode_e2e.js` (playwright-core) under `timeout`. The harness checks the
-Problems panel (ruff, mypy, the score), the status bar, the palette commands and a saved
-fix, and writes JSON; this test then stops code-server and reads the client's trace log
-for the `$/progress` of Review Workspace.
+Problems panel (ruff, mypy, the score), the status bar, the palette commands (Run
+Workflow… from the pick, from a keybinding's args, and cancelled) and a saved fix, and
+writes JSON; this test then stops code-server and reads the client's trace log for the
+`$/progress` of Review Workspace and Run Workflow.
 
 What it needs comes from `.ci/install-vscode-test.sh` (Debian chromium, code-server and
 playwright-core under .ci/.cache/vscode-test, `npm ci` in editors/vscode). Without it the
@@ -62,6 +63,17 @@ SERVER = LanguageServer
 CONVERTER = cattrs.Converter
 '''
 
+# A workflow that runs until cancelled (the workspace is trusted: its command steps run).
+SLOW_WORKFLOW = f"""
+[tool.tapps.workflows.slow.steps.wait]
+uses = "command"
+with = {{ argv = [{json.dumps(sys.executable)}, "-c", "import time; time.sleep(120)"] }}
+"""
+# Run Workflow with the workflow in `args`, as a user's keybinding would.
+KEYBINDINGS = [
+    {"key": "ctrl+alt+shift+f9", "command": "tapps-lsp.runWorkflow", "args": "comprehensive"},
+]
+
 HARNESS_CHECKS = {
     "palette: Tapps: Review Workspace finished",
     "review: progress notification and status bar spinner",
@@ -76,6 +88,10 @@ HARNESS_CHECKS = {
     "save: lint.py written without the import",
     "save: the F401 row is gone, mypy's stays",
     "palette: Tapps: Restart Server, the score comes back",
+    "workflow: the pick lists the presets and pyproject.toml's",
+    "workflow: minimal ends with its summary, Show Problems opens the panel",
+    "workflow: comprehensive from a keybinding, its tapps-* rows in Problems",
+    "workflow: cancelling its progress cancels the run",
 }
 
 
@@ -199,8 +215,8 @@ CONFIGURATION_ENGINE_OFF = (
 )
 
 
-def progress_in_trace(trace: str) -> dict[str, Any]:
-    """The `$/progress` of the Review Workspace request, as the client logged it."""
+def progress_in_trace(trace: str, command: str = "tapps.reviewWorkspace") -> dict[str, Any]:
+    """The `$/progress` of the last `command` request, as the client logged it."""
     token = None
     for block in re.finditer(
         r"Sending request 'workspace/executeCommand - \(\d+\)'\.\s*Params: (\{.*?\n\})",
@@ -209,7 +225,7 @@ def progress_in_trace(trace: str) -> dict[str, Any]:
     ):
         with contextlib.suppress(ValueError):
             params = json.loads(block.group(1))
-            if params.get("command") == "tapps.reviewWorkspace":
+            if params.get("command") == command:
                 token = params.get("workDoneToken")
     kinds: list[str] = []
     messages: list[str] = []
@@ -235,6 +251,7 @@ def progress_in_trace(trace: str) -> dict[str, Any]:
         "pullDiagnostic": trace.count("Sending request 'textDocument/diagnostic"),
         "configuration": trace.count("Received request 'workspace/configuration"),
         "initialize": trace.count("Sending request 'initialize"),
+        "progressCancel": trace.count("Sending notification 'window/workDoneProgress/cancel"),
         "configurationWithEngineOff": len(re.findall(CONFIGURATION_ENGINE_OFF, trace)),
     }
 
@@ -273,6 +290,7 @@ def drive_vscode(
         settings["security.workspace.trust.startupPrompt"] = "never"
         settings["security.workspace.trust.emptyWindow"] = False
     (user_data / "User" / "settings.json").write_text(json.dumps(settings, indent=2), "utf-8")
+    (user_data / "User" / "keybindings.json").write_text(json.dumps(KEYBINDINGS), "utf-8")
     common = ["--user-data-dir", str(user_data), "--extensions-dir", str(extensions)]
     install = subprocess.run(
         [str(CODE_SERVER), *common, "--install-extension", str(vsix)],
@@ -402,6 +420,8 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     # A module with big typed dependencies, so that a cold mypy run of Review Workspace
     # lasts long enough (a second or two) for the server to report progress.
     (workspace / "app" / "dependency.py").write_text(DEPENDENCY, "utf-8")
+    with (workspace / "pyproject.toml").open("a", encoding="utf-8") as pyproject:
+        pyproject.write(SLOW_WORKFLOW)
     run = drive_vscode(tmp_path, workspace, HARNESS, trust=True, name="main")
     checks: dict[str, dict[str, Any]] = run.result["checks"]
 
@@ -410,6 +430,15 @@ def test_vscode_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     checks["trace: Review Workspace $/progress begin, report, end"] = {
         "ok": bool(kinds) and kinds[0] == "begin" and "report" in kinds and kinds[-1] == "end",
         "detail": progress,
+    }
+    # The last Run Workflow is the cancelled one: its steps in the messages, one cancel.
+    run_progress = progress_in_trace(run.trace, "tapps.runWorkflow")
+    checks["trace: Run Workflow $/progress with its steps, and its cancel"] = {
+        "ok": run_progress["kinds"][:1] == ["begin"]
+        and run_progress["kinds"][-1:] == ["end"]
+        and any("running: wait" in message for message in run_progress["messages"])
+        and run_progress["progressCancel"] == 1,
+        "detail": run_progress,
     }
     checks["trace: workspace/configuration answered with the changed setting"] = {
         "ok": progress["configurationWithEngineOff"] > 0,

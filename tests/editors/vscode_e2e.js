@@ -161,6 +161,63 @@ async function main() {
     check('review: progress notification and status bar spinner', Boolean(progressToast) && spinner,
       { progressToast, spinner });
 
+    // Run Workflow…: the pick lists the presets and the fixture's `slow` (pyproject.toml);
+    // `minimal` ends with its summary.
+    const quickPickRows = () => page.$$eval('.quick-input-list .monaco-list-row',
+      (items) => items.map((i) => i.innerText)).then((texts) => texts.map(squash));
+    const workflowToast = (name) => (t) => t.some((x) => new RegExp(`${name}: \\w+ · `).test(x));
+    const hasWorkflows = (names) => (rows) => names.every((n) => rows.some((x) => x.startsWith(n)));
+    await runPaletteCommand(page, 'Tapps: Run Workflow');
+    const picks = await poll(page, quickPickRows, hasWorkflows(['minimal', 'standard', 'comprehensive', 'full', 'slow']), 15000);
+    const listsPresets = hasWorkflows(['minimal', 'standard', 'comprehensive', 'full'])(picks);
+    const describes = picks.some((x) => /^standard\s*ruff, mypy, score\s*preset$/.test(x))
+      && picks.some((x) => /^slow\s*command\s*pyproject\.toml$/.test(x));
+    check('workflow: the pick lists the presets and pyproject.toml\'s', listsPresets && describes, picks);
+    await page.keyboard.type('minimal');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+    let ran = await poll(page, () => toasts(page), workflowToast('minimal'), 30000);
+    // Its Show Problems button closes it and opens the Problems panel.
+    await page.keyboard.press('Control+J'); // the panel closed, for the button to open it
+    const problemsClosed = await page.waitForSelector('.markers-panel', { state: 'hidden', timeout: 5000 })
+      .then(() => true, () => false);
+    const showProblems = await page.$('.notifications-toasts .notification-toast:has-text("minimal: done") '
+      + '.monaco-button:has-text("Show Problems")');
+    if (showProblems) await showProblems.click();
+    const problemsOpened = await page.waitForSelector('.markers-panel', { state: 'visible', timeout: 5000 })
+      .then(() => true, () => false);
+    check('workflow: minimal ends with its summary, Show Problems opens the panel',
+      ran.some((x) => /minimal: done · 3 findings · [\d.]+ s/.test(x)) && problemsClosed && problemsOpened,
+      { toasts: ran.filter((x) => /minimal/.test(x)), showProblems: Boolean(showProblems), problemsClosed, problemsOpened });
+
+    // A keybinding names its workflow (args, no pick): comprehensive's tapps-docs findings in Problems.
+    await page.click('.editor-instance .view-lines');
+    await page.keyboard.press('Control+Alt+Shift+F9');
+    ran = await poll(page, () => toasts(page), workflowToast('comprehensive'), 60000);
+    await togglePanelMaximized(page);
+    // (The list is virtual: the docs step's rows come first, vulture's may be off screen.)
+    rows = await poll(page, () => problemRows(page), (r) => r.some((x) => /tapps-docs D10\d/.test(x)), 20000);
+    await togglePanelMaximized(page);
+    check('workflow: comprehensive from a keybinding, its tapps-* rows in Problems',
+      ran.some((x) => /comprehensive: done · \d+ findings/.test(x)) && rows.some((x) => /tapps-docs D10\d/.test(x)),
+      { toasts: ran.filter((x) => /comprehensive/.test(x)), rows: rows.filter((x) => /tapps-/.test(x)).slice(0, 6) });
+
+    // Cancelling the progress notification cancels the run.
+    await runPaletteCommand(page, 'Tapps: Run Workflow');
+    await poll(page, quickPickRows, hasWorkflows(['slow']), 15000);
+    await page.keyboard.type('slow');
+    await page.waitForTimeout(200);
+    await page.keyboard.press('Enter');
+    const running = await poll(page, () => toasts(page),
+      (t) => t.some((x) => /Running workflow slow/.test(x) && /running: wait/.test(x)), 20000);
+    const cancelButton = await page.$('.notifications-toasts .notification-toast:has-text("Running workflow slow") '
+      + '.monaco-button:has-text("Cancel")');
+    if (cancelButton) await cancelButton.click();
+    ran = await poll(page, () => toasts(page), workflowToast('slow'), 30000);
+    check('workflow: cancelling its progress cancels the run', Boolean(cancelButton)
+      && ran.some((x) => /slow: cancelled\b/.test(x)),
+      { running: running.filter((x) => /slow/.test(x)), ended: ran.filter((x) => /slow/.test(x)) });
+
     // Fix lint.py like a user: delete the unused import, save.
     await page.click('.editor-instance .view-lines');
     await page.keyboard.press('Control+Home');

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { TappsClient } from './client';
 import { pythonExtensionInstalled } from './python';
 import { ScoreStatus } from './statusBar';
+import { RunAnswer, WorkflowList, runSummary, workflowItems } from './workflows';
 
 export const SCHEME = 'tapps-lsp';
 
@@ -68,6 +69,14 @@ const SEVERITY_ICON: Record<string, string> = {
   hint: '$(lightbulb)',
 };
 
+/** The folder a workflow runs in: the active file's with several folders, else the server's default. */
+function workflowFolder(): { folder?: string } {
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  const active = vscode.window.activeTextEditor?.document.uri;
+  const folder = folders.length > 1 && active ? vscode.workspace.getWorkspaceFolder(active) : undefined;
+  return folder ? { folder: folder.uri.toString() } : {};
+}
+
 /** Server commands that the quick pick prefills arguments for. */
 function argumentTemplate(command: string): string {
   const uri = vscode.window.activeTextEditor?.document.uri.toString();
@@ -123,6 +132,54 @@ export function registerCommands(
       }
     });
     return summary;
+  });
+
+  // Run Workflow…: a pick over the workflows, or the one named by a keybinding's `args`.
+  register('tapps-lsp.runWorkflow', async (name?: unknown) => {
+    const scope = workflowFolder();
+    let workflow = typeof name === 'string' && name !== '' ? name : undefined;
+    if (workflow === undefined) {
+      const list = await tapps.execute<WorkflowList>('tapps.listWorkflows', [scope]);
+      if (list === undefined) {
+        return undefined;
+      }
+      if (list.problems.length > 0) {
+        const text = `tapps-lsp: ${list.problems.length} problem${list.problems.length === 1 ? '' : 's'} in the workflows: ${list.problems.join(' ')}`;
+        tapps.output.warn(text);
+        void vscode.window.showWarningMessage(text);
+      }
+      const picked = await vscode.window.showQuickPick(workflowItems(list), {
+        title: 'Run a tapps-lsp workflow',
+        placeHolder: 'workflow (its steps; where it is declared)',
+        matchOnDescription: true,
+      });
+      if (picked === undefined) {
+        return undefined;
+      }
+      workflow = picked.workflow;
+    }
+    const started = Date.now();
+    const answer = await tapps.execute<RunAnswer>('tapps.runWorkflow', [{ workflow, ...scope }], {
+      progressTitle: `tapps-lsp: Running workflow ${workflow}`,
+      onProgress: (message) => status.workspaceProgress(message, `Running workflow ${workflow}`),
+    });
+    if (answer === undefined || answer === null) {
+      return undefined;
+    }
+    const summary = runSummary(workflow, answer, (Date.now() - started) / 1000);
+    tapps.output.info(`${summary.text} (run ${answer.runId})`);
+    const buttons = ['Show Problems', 'Show Report'];
+    const shown = summary.failed
+      ? vscode.window.showWarningMessage(summary.text, ...buttons)
+      : vscode.window.showInformationMessage(summary.text, ...buttons);
+    void shown.then((choice) => {
+      if (choice === 'Show Problems') {
+        void vscode.commands.executeCommand('workbench.actions.view.problems');
+      } else if (choice === 'Show Report') {
+        void documents.show(`run-${answer.runId}`, answer);
+      }
+    });
+    return answer;
   });
 
   register('tapps-lsp.showScore', async () => {

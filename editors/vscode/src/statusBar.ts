@@ -40,6 +40,7 @@ export class ScoreStatus implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly busyDocuments = new Map<string, number>();
   private workspaceReview: string | undefined;
+  private workspaceReviewTitle = 'Reviewing the workspace';
   private problem: string | undefined;
 
   constructor(
@@ -74,9 +75,10 @@ export class ScoreStatus implements vscode.Disposable {
     this.update();
   }
 
-  /** A workspace review runs (`message`: its progress), or ended (undefined). */
-  workspaceProgress(message: string | undefined): void {
+  /** A workspace review or a workflow runs (`message`: its progress), or ended (undefined). */
+  workspaceProgress(message: string | undefined, title = 'Reviewing the workspace'): void {
     this.workspaceReview = message;
+    this.workspaceReviewTitle = title;
     this.update();
   }
 
@@ -112,7 +114,7 @@ export class ScoreStatus implements vscode.Disposable {
     item.text = `${icon} Tapps ${isPython ? shown : ''}`.trimEnd();
     const tooltip = new vscode.MarkdownString();
     if (this.workspaceReview !== undefined) {
-      tooltip.appendMarkdown(`**Reviewing the workspace:** ${escape(this.workspaceReview)}\n\n`);
+      tooltip.appendMarkdown(`**${escape(this.workspaceReviewTitle)}:** ${escape(this.workspaceReview)}\n\n`);
     }
     if (isPython) {
       tooltip.appendMarkdown(score ? escape(score.message) : 'Waiting for the score…');

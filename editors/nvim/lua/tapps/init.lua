@@ -12,8 +12,10 @@
 ---     capabilities = nil,                  -- merged over Neovim's client capabilities
 ---     on_attach = nil,                     -- function(client, bufnr)
 ---     diagnostic_refresh = true,           -- answer workspace/diagnostic/refresh (see below)
----     user_commands = true,                -- :Tapps, :TappsScore, :TappsReviewWorkspace, :TappsClearCache
----     score_view = "float",                -- :TappsScore in a floating window, or "echo"
+---     user_commands = true,                -- :Tapps, :TappsScore, :TappsReviewWorkspace, :TappsClearCache,
+---                                          -- :TappsWorkflow, :TappsRuns
+---     score_view = "float",                -- :TappsScore (and :TappsRuns) in a floating window, or "echo"
+---     complete_timeout_ms = 1000,          -- :TappsWorkflow completion waits this long for the server
 ---     statusline = {
 ---       score = "tapps %s",                -- %s: the score of the current buffer
 ---       progress = "tapps ⟳ %d%%",         -- %d: percentage of the running review
@@ -50,6 +52,7 @@ local defaults = {
   diagnostic_refresh = true,
   user_commands = true,
   score_view = "float",
+  complete_timeout_ms = 1000,
   statusline = {
     score = "tapps %s",
     progress = "tapps ⟳ %d%%",
@@ -325,6 +328,100 @@ function M.clear_cache(scope)
   end)
 end
 
+-- Workflows ---------------------------------------------------------------------------
+
+--- The names of the workflows the server knows (tapps.listWorkflows), asked synchronously
+--- for at most `complete_timeout_ms`: for completion. Empty without an answer.
+---@return string[]
+function M.workflow_names()
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = M.clients(bufnr)[1] or M.clients()[1]
+  if not client then
+    return {}
+  end
+  local answer = client:request_sync("workspace/executeCommand", {
+    command = "tapps.listWorkflows",
+    arguments = { vim.empty_dict() },
+  }, M.options.complete_timeout_ms, bufnr)
+  local names = {}
+  for _, workflow in ipairs(vim.tbl_get(answer or {}, "result", "workflows") or {}) do
+    table.insert(names, workflow.name)
+  end
+  return names
+end
+
+--- "standard: done · 6 findings · 2.1 s", and whether the run failed.
+---@param name string
+---@param answer table tapps.runWorkflow's answer: { runId, state, report? }
+---@param seconds number
+---@return string, boolean
+function M.run_summary(name, answer, seconds)
+  local report = answer.report ~= vim.NIL and answer.report or nil
+  local parts = { string.format("%s: %s", name, answer.state) }
+  local failures = report and report.failures or {}
+  if report then
+    local total = vim.tbl_get(report, "findings", "total") or 0
+    table.insert(parts, string.format("%d finding%s", total, total == 1 and "" or "s"))
+    -- a cancelled run lists its cancelled steps among the failures: its state says it
+    if answer.state ~= "cancelled" then
+      for _, failure in ipairs(failures) do
+        local why = failure.error ~= vim.NIL and failure.error or nil
+        table.insert(parts, failure.step .. " failed" .. (why and ": " .. why or ""))
+      end
+    end
+    local skipped = vim.tbl_map(function(skip)
+      return skip.step
+    end, report.skipped or {})
+    if #skipped > 0 then
+      table.insert(parts, "skipped: " .. table.concat(skipped, ", "))
+    end
+  end
+  table.insert(parts, string.format("%.1f s", seconds))
+  local failed = answer.state == "failed" or (answer.state ~= "cancelled" and #failures > 0)
+  return table.concat(parts, " · "), failed
+end
+
+--- :TappsWorkflow {name} [path...]: tapps.runWorkflow over the workspace (or the paths);
+--- progress shows through LspProgress, then the summary is notified.
+---@param name string
+---@param paths string[]? files or folders (absolute)
+function M.run_workflow(name, paths)
+  local args = { workflow = name }
+  if paths and #paths > 0 then
+    args.paths = paths
+  end
+  local started = vim.uv.hrtime()
+  M.execute("tapps.runWorkflow", { args }, function(err, result)
+    if err then
+      notify(name .. " failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      return
+    end
+    local text, failed = M.run_summary(name, result, (vim.uv.hrtime() - started) / 1e9)
+    notify(text, failed and vim.log.levels.WARN or vim.log.levels.INFO)
+  end)
+end
+
+--- :TappsRuns: the workspace's recent workflow runs (tapps.listRuns), newest first.
+---@param limit integer?
+function M.show_runs(limit)
+  M.execute("tapps.listRuns", { { limit = limit or 20 } }, function(err, result)
+    if err then
+      notify("listRuns failed: " .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      return
+    end
+    local lines = {}
+    for _, run in ipairs(result.runs or {}) do
+      local at = type(run.startedAt) == "string" and (run.startedAt:sub(1, 19):gsub("T", " ")) or "?"
+      table.insert(lines, string.format("- %s  %-14s %-11s %s", at, run.workflow, run.state, run.runId))
+    end
+    if #lines == 0 then
+      notify("no workflow runs yet")
+      return
+    end
+    show_lines("tapps runs", lines)
+  end)
+end
+
 --- Command names the running server offers (executeCommandProvider.commands).
 ---@return string[]
 function M.command_names()
@@ -363,23 +460,29 @@ function M.run_command_line(line)
   end)
 end
 
+--- A completion function: `first()`'s names for the first argument, `rest(arglead)` after.
+---@param first fun(): string[]
+---@param rest (fun(arglead: string): string[])?
+local function complete_first(first, rest)
+  return function(arglead, cmdline)
+    if cmdline:match("^%s*%S+%s+%S+%s") then
+      return rest and rest(arglead) or {}
+    end
+    local names = vim.tbl_filter(function(name)
+      return vim.startswith(name, arglead)
+    end, first())
+    table.sort(names)
+    return names
+  end
+end
+
 local function create_user_commands()
   vim.api.nvim_create_user_command("Tapps", function(o)
     M.run_command_line(o.args)
   end, {
     nargs = "+",
     desc = "tapps-lsp: run a server command, :Tapps <command> [json-args]",
-    complete = function(arglead, cmdline)
-      -- only the first argument is a command name
-      if cmdline:match("^%s*%S+%s+%S+%s") then
-        return {}
-      end
-      local names = vim.tbl_filter(function(name)
-        return vim.startswith(name, arglead)
-      end, M.command_names())
-      table.sort(names)
-      return names
-    end,
+    complete = complete_first(M.command_names), -- only the first argument is a command name
   })
   vim.api.nvim_create_user_command("TappsScore", function()
     M.show_score()
@@ -387,6 +490,22 @@ local function create_user_commands()
   vim.api.nvim_create_user_command("TappsReviewWorkspace", function(o)
     M.review_workspace(o.args ~= "" and { folder = vim.fn.fnamemodify(o.args, ":p") } or nil)
   end, { nargs = "?", complete = "dir", desc = "tapps-lsp: review every file of the workspace" })
+  vim.api.nvim_create_user_command("TappsWorkflow", function(o)
+    local paths = vim.tbl_map(function(path)
+      return vim.fn.fnamemodify(path, ":p")
+    end, vim.list_slice(o.fargs, 2))
+    M.run_workflow(o.fargs[1], paths)
+  end, {
+    nargs = "+",
+    desc = "tapps-lsp: run a review workflow, :TappsWorkflow <name> [path...]",
+    -- the workflow first, then files and folders
+    complete = complete_first(M.workflow_names, function(arglead)
+      return vim.fn.getcompletion(arglead, "file")
+    end),
+  })
+  vim.api.nvim_create_user_command("TappsRuns", function()
+    M.show_runs()
+  end, { desc = "tapps-lsp: the recent workflow runs" })
   vim.api.nvim_create_user_command("TappsClearCache", function(o)
     M.clear_cache(o.args ~= "" and vim.fn.fnamemodify(o.args, ":p") or nil)
   end, { nargs = "?", complete = "dir", desc = "tapps-lsp: clear the result cache" })
