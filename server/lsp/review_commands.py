@@ -97,6 +97,12 @@ class _NoProgress:
 
 
 def _end_message(result: dict[str, Any]) -> str:
+    if "runId" in result:  # a workflow run
+        report = result.get("report") or {}
+        message = f"{report.get('workflow', 'the run')}: {result['state']}"
+        if "findings" in report:
+            message += f" · {report['findings']['total']} findings"
+        return message
     if "files" not in result:
         return "done"
     findings = result.get("findings", {}).get("total", 0)

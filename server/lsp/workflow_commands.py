@@ -193,7 +193,7 @@ def _progress_reporter(context: CommandContext) -> Any:
         steps = list(view.steps.values())
         ended = [s for s in steps if s.state in ("done", "failed", "skipped", "cancelled")]
         running = [s.id for s in steps if s.state == "running"]
-        message = f"{len(ended)}/{len(steps)} steps"
+        message = f"{view.workflow.name}: {len(ended)}/{len(steps)} steps"
         if running:
             message += " · running: " + ", ".join(running)
         percentage = int(100 * len(ended) / len(steps)) if steps else 100
