@@ -166,9 +166,17 @@ class Copies:
 
 
 @dataclass
-class Setup:
+class ServerSetup:
+    """What `serving` needs to start a tapps-lsp server (also bench/workflows.py's)."""
+
     python: Path
     tapps: list[str]  # the tapps-lsp executable (no subcommand)
+    timeout: float
+    logs: Path
+
+
+@dataclass
+class Setup(ServerSetup):
     env: dict[str, str]
     ruff: list[str]
     edit_file: str
@@ -176,8 +184,6 @@ class Setup:
     cold_runs: int
     warm_runs: int
     edits: int
-    timeout: float
-    logs: Path
 
 
 # -- direct tools ------------------------------------------------------------------------------
@@ -238,20 +244,30 @@ def _direct_text(sample: JsonDict) -> str:
 
 @contextlib.asynccontextmanager
 async def serving(
-    root: Path, setup: Setup, name: str, capabilities: JsonDict | None = None
+    root: Path,
+    setup: ServerSetup,
+    name: str,
+    capabilities: JsonDict | None = None,
+    *,
+    init_options: JsonDict | None = None,
+    env: dict[str, str] | None = None,
+    log_prefix: str = "batch",
 ) -> AsyncIterator[LspClient]:
-    """An initialized ``tapps-lsp serve`` on ``root``; shut down (or killed) afterwards,
-    with any process of its group that outlives it ended."""
+    """An initialized ``tapps-lsp serve`` on ``root`` (``init_options`` as its
+    initializationOptions, ``env`` on top of its environment); shut down (or killed)
+    afterwards, with any process of its group that outlives it ended."""
     server = tapps_server([*setup.tapps, "serve"], setup.python, {})
     client = LspClient(
         argv=server.argv,
         cwd=root,
-        env=server.env,
-        stderr_path=setup.logs / f"batch-{name}.stderr.log",
+        env={**server.env, **(env or {})},
+        stderr_path=setup.logs / f"{log_prefix}-{name}.stderr.log",
     )
     await client.start()
     try:
-        await client.initialize(root, {}, capabilities=capabilities, timeout=setup.timeout)
+        await client.initialize(
+            root, init_options or {}, capabilities=capabilities, timeout=setup.timeout
+        )
         yield client
     finally:
         await client.stop(timeout=min(setup.timeout, 20.0))
@@ -336,9 +352,13 @@ def stage_starts(progress: list[JsonDict]) -> dict[str, float]:
 _tokens = iter(range(1, 1_000_000))
 
 
-async def review(client: LspClient, timeout: float) -> Review:
+async def review(
+    client: LspClient, timeout: float, command: str = REVIEW, arguments: JsonDict | None = None
+) -> Review:
+    """One ``command`` request (``tapps.reviewWorkspace {}`` by default) with a
+    ``workDoneToken``, timed from the client: sent -> the response's arrival."""
     token = f"bench-batch-{next(_tokens)}"
-    params = {"command": REVIEW, "arguments": [{}], "workDoneToken": token}
+    params = {"command": command, "arguments": [arguments or {}], "workDoneToken": token}
     load_1min = os.getloadavg()[0]
     sent = time.perf_counter()
     result = await client.request("workspace/executeCommand", params, timeout=timeout)
@@ -935,16 +955,12 @@ def _le(value: float | None, base: float | None, factor: float) -> bool:
 # -- main ------------------------------------------------------------------------------------
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+def server_arguments(parser: argparse.ArgumentParser, output: str) -> None:
+    """The options of a benchmark that starts servers on fresh copies (also
+    bench/workflows.py's): corpus, interpreter, server command, copies, timeout, output."""
     parser.add_argument("--corpus", type=Path, default=BENCH / ".corpus")
     parser.add_argument("--python", type=Path, default=Path(sys.executable))
     parser.add_argument("--tapps-cmd", default=None, help="default: tapps-lsp next to --python")
-    parser.add_argument("--cold-runs", type=int, default=3, help="cold runs per column (3)")
-    parser.add_argument("--warm-runs", type=int, default=5, help="warm runs and restarts (5)")
-    parser.add_argument("--edits", type=int, default=5, help="one-file edits per column (5)")
-    parser.add_argument("--edit-file", default="rich/bar.py", help="the module edited")
-    parser.add_argument("--open-file", default="rich/bar.py", help="the file the pull run opens")
     parser.add_argument(
         "--work-dir",
         type=Path,
@@ -952,15 +968,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="where the fresh copies go (outside any git work tree; default: the temp dir)",
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="limit on every wait (s)")
-    parser.add_argument("--output", type=Path, default=RESULTS / "batch.json")
+    parser.add_argument("--output", type=Path, default=RESULTS / output)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    server_arguments(parser, "batch.json")
+    parser.add_argument("--cold-runs", type=int, default=3, help="cold runs per column (3)")
+    parser.add_argument("--warm-runs", type=int, default=5, help="warm runs and restarts (5)")
+    parser.add_argument("--edits", type=int, default=5, help="one-file edits per column (5)")
+    parser.add_argument("--edit-file", default="rich/bar.py", help="the module edited")
+    parser.add_argument("--open-file", default="rich/bar.py", help="the file the pull run opens")
     return parser.parse_args(argv)
 
 
-def make_setup(args: argparse.Namespace) -> Setup:
+def tapps_executable(args: argparse.Namespace) -> list[str]:
+    """tapps-lsp without its subcommand (``--tapps-cmd``, else next to ``--python``)."""
     command = tapps_command(args)
     if command is None:
         raise SystemExit("tapps-lsp not found (next to --python or on PATH)")
-    tapps = command[:-1] if command[-1] == "serve" else command
+    return command[:-1] if command[-1] == "serve" else command
+
+
+def make_setup(args: argparse.Namespace) -> Setup:
+    tapps = tapps_executable(args)
     beside = args.python.parent / "ruff"
     ruff = [str(beside)] if beside.is_file() else [str(args.python), "-m", "ruff"]
     env = tapps_server([*tapps, "serve"], args.python, {}).env

@@ -13,6 +13,7 @@
 # next to it. Every argument is passed to bench/onsave.py (see --help there).
 # SOAK=0 skips bench/soak.py; SOAK_SAVES sets its number of saves (default 500).
 # BATCH=0 skips bench/batch.py (whole-folder review next to `ruff check . && mypy rich`).
+# MEMORY=0 skips bench/batch_memory.py; WORKFLOWS=0 skips bench/workflows.py (issue 14).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -56,5 +57,12 @@ fi
 if [[ "${MEMORY:-1}" != 0 ]]; then
     echo
     "$PYTHON" "$here/batch_memory.py" --python "$PYTHON" || status=$?
+fi
+# 7. Review workflows (issue 14): a standard rerun next to a warm reviewWorkspace, the
+#    presets cold, a workflow of independent steps, resume after SIGKILL
+#    (bench/results/workflows.json). WORKFLOWS=0 skips it.
+if [[ "${WORKFLOWS:-1}" != 0 ]]; then
+    echo
+    "$PYTHON" "$here/workflows.py" --python "$PYTHON" --corpus "$here/.corpus" || status=$?
 fi
 exit "$status"
