@@ -248,21 +248,30 @@ class Reviewer:
         return self._report(plan, ruff_hit, mypy_hit, time.perf_counter(), metrics=metrics)
 
     async def stored_ruff(self, path: Path, text: str) -> ToolResult | None:
-        """ruff's stored result for this content, as a review shows it; None if there is
-        none (or ruff is off). Runs nothing."""
+        """ruff's stored result for this content as ruff gave it (no severity overrides);
+        None if there is none (or ruff is off). Runs nothing."""
         versions = await self.versions()
-        plan = self._plan_ruff(path, text, versions)
-        return self._with_overrides(self._cached(plan.ruff_key))
+        return self._cached(self._plan_ruff(path, text, versions).ruff_key)
 
     async def stored_mypy(
         self, path: Path, text: str, snapshot: Snapshot | None = None
     ) -> ToolResult | None:
         """mypy's stored result for this content and the project around it, as a review
-        shows it; None if there is none (or mypy is off). Runs no tool, starts no engine."""
+        shows it (behind a blocking error's notice) but with no severity overrides; None
+        if there is none (or mypy is off). Runs no tool, starts no engine."""
         versions = await self.versions()
-        plan = self._plan_ruff(path, text, versions)
+        plan = _Plan(path, text, content_hash(text), None)
         await self._plan_mypy(plan, versions, snapshot, warm=False)
-        return self._with_overrides(self._shown_from_cache(plan, self._cached(plan.mypy_key)))
+        return self._shown_from_cache(plan, self._cached(plan.mypy_key))
+
+    async def score_of(
+        self, text: str, ruff: ToolResult | None, mypy: ToolResult | None
+    ) -> ScoreBreakdown:
+        """The score a review gives this content with these results (as stored: no
+        severity overrides), its metrics remembered or measured."""
+        digest = content_hash(text)
+        metrics = await self.metrics.of(digest, self.metrics.soon(digest, text))
+        return self._score(metrics, ruff, mypy)
 
     async def prefetch_ruff(self, texts: Mapping[Path, str]) -> set[Path]:
         """One ruff run over every file whose ruff result is not stored; returns the files

@@ -29,6 +29,7 @@ from tapps_lsp.analyzers.breaker import Breakers
 from tapps_lsp.analyzers.cache import recipes
 from tapps_lsp.analyzers.cache.keys import content_hash
 from tapps_lsp.analyzers.configs import read_text, ruff_config_files
+from tapps_lsp.analyzers.findings import Severity
 from tapps_lsp.analyzers.review import Reviewer, apply_severity
 from tapps_lsp.analyzers.trust import untrusted_step_message
 from tapps_lsp.analyzers.workflows.kinds.registry import KINDS
@@ -47,6 +48,7 @@ from tapps_lsp.analyzers.workflows.run_view import (
 )
 from tapps_lsp.analyzers.workflows.spec import StepSpec, WorkflowSpec
 from tapps_lsp.analyzers.workflows.step import (
+    DoneStep,
     StepFailed,
     StepInput,
     StepKind,
@@ -208,8 +210,8 @@ class WorkflowRun:
 
     @property
     def outputs(self) -> Mapping[str, StepOutput]:
-        """The done steps' outputs, by step id."""
-        return self._outputs
+        """The done steps' outputs, by step id, as shown: severity overrides applied."""
+        return shown_outputs(self._outputs, self.context.reviewer.settings.severity)
 
     def load_done_outputs(self) -> None:
         """The outputs of the steps done before (a resumed run's), from the log."""
@@ -240,7 +242,8 @@ class WorkflowRun:
             state = FAILED
         else:
             state = DONE
-        report = build_report(self.view, self._outputs, self.context.root, len(self.files), state)
+        outputs = shown_outputs(self._outputs, self.context.reviewer.settings.severity)
+        report = build_report(self.view, outputs, self.context.root, len(self.files), state)
         await self.record("run_finished", data={"state": state, "report": report})
 
     async def _step(self, spec: StepSpec) -> None:
@@ -348,12 +351,20 @@ class WorkflowRun:
             reviewer=reviewer,
             trusted=self.spec.trusted,
             timeout=spec.timeout,
-            needed={need: self._outputs[need] for need in spec.needs if need in self._outputs},
+            needed={
+                need: DoneStep(
+                    self.spec.step(need).uses,
+                    tuple(covered(self.files, self.spec.step(need).paths, self.context.root)),
+                    self._outputs[need],
+                )
+                for need in spec.needs
+                if need in self._outputs
+            },
         )
 
     async def _run_once(self, spec: StepSpec, kind: StepKind, step: StepInput) -> StepOutput:
         if not kind.cacheable:
-            return await kind.run(step)  # a review's own, severity overrides applied
+            return await kind.run(step)
         output = await self._cached_run(spec, kind, step)
         overrides = step.settings.severity
         if not overrides:
@@ -408,6 +419,22 @@ class WorkflowRun:
         delay = min(self.context.backoff_cap_s, self.context.backoff_base_s * 2.0 ** (attempt - 1))
         jitter: float = random.uniform(0.5, 1.0)  # noqa: S311 - not for secrets
         return round(delay * jitter, 3)
+
+
+def shown_outputs(
+    outputs: Mapping[str, StepOutput], overrides: Mapping[str, Severity]
+) -> dict[str, StepOutput]:
+    """Outputs as the user sees them: the `severity` setting's overrides applied (the
+    outputs themselves, logged and cached, stay as the tools gave them)."""
+    if not overrides:
+        return dict(outputs)
+    return {
+        step: replace(
+            output,
+            findings={p: apply_severity(f, overrides) for p, f in output.findings.items()},
+        )
+        for step, output in outputs.items()
+    }
 
 
 def covered(files: Sequence[Path], patterns: Sequence[str], root: Path) -> list[Path]:

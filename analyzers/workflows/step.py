@@ -32,8 +32,8 @@ class StepInput:
     # or a workspace the client marked trusted). `tests` and `command` refuse otherwise.
     trusted: bool
     timeout: float
-    # What the steps this one needs produced, by step id.
-    needed: Mapping[str, StepOutput] = field(default_factory=dict)
+    # The steps this one needs, done, by step id.
+    needed: Mapping[str, DoneStep] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +48,16 @@ class StepOutput:
     @property
     def finding_count(self) -> int:
         return sum(len(found) for found in self.findings.values())
+
+
+@dataclass(frozen=True, slots=True)
+class DoneStep:
+    """A step this one needs: its kind, the files it covered and what it produced (raw:
+    severity overrides are applied when results are shown, never to outputs)."""
+
+    uses: str
+    files: tuple[Path, ...]
+    output: StepOutput
 
 
 class StepFailed(Exception):

@@ -52,7 +52,10 @@ def publish_run(
         text = read_for_review(path, limit)[0]
         if text is None:
             continue
-        layers[workflow] = WorkflowFindings(content_hash(text), findings)
+        layer = WorkflowFindings(content_hash(text), findings)
+        if layers.get(workflow) == layer:
+            continue  # the same run's findings again: what the editor shows stands
+        layers[workflow] = layer
         _show(ls, path, text)
 
 

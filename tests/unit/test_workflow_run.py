@@ -146,3 +146,22 @@ async def test_severity_overrides_apply_to_the_step_kinds_findings(contexts: Con
     assert docs(plain)["D104"] == "information"
     assert docs(view)["D104"] == "error"
     assert docs(view)["D103"] == docs(plain)["D103"]
+
+
+async def test_the_score_step_gives_the_scores_a_review_gives(contexts: Contexts) -> None:
+    # The overrides change how findings show, never the score (as for a save).
+    context = contexts.new(severity={"F401": "error", "E702": "hint"})
+    files = list(discover(contexts.root))
+    view = await (await start_run(context, presets()["standard"], files)).execute()
+    assert view.report is not None
+    score_step = next(s for s in view.report["steps"] if s["id"] == "score")
+    from_reviews = {}
+    for path in files:
+        last = None
+        async for report in context.reviewer.review(path, path.read_text()):
+            last = report
+        assert last is not None and last.score is not None
+        from_reviews[path.relative_to(contexts.root).as_posix()] = last.score.total
+    assert score_step["summary"]["scores"] == from_reviews
+    lint = {f["code"]: f["severity"] for f in view.report["steps"][0]["findings"]}
+    assert lint == {"F401": "error", "E702": "hint"}

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from tapps_lsp.analyzers.batch import BatchFile, BatchReview
-from tapps_lsp.analyzers.findings import Finding, ToolResult
+from tapps_lsp.analyzers.findings import Finding, Source, ToolResult
 from tapps_lsp.analyzers.review import Reviewer, Snapshot
 from tapps_lsp.analyzers.workflows.sources import Sources, read_sources
-from tapps_lsp.analyzers.workflows.step import StepFailed, StepInput, StepOutput
+from tapps_lsp.analyzers.workflows.step import DoneStep, StepFailed, StepInput, StepOutput
 
 # ToolFailure kinds worth a retry (a crash, a timeout); the others (missing, a config
 # error) fail the same way again.
@@ -88,35 +88,86 @@ class ScoreStep(_ReviewStep):
 
     async def run(self, step: StepInput) -> StepOutput:
         reviewer = step.reviewer
-        threshold = reviewer.settings.score_threshold
         scores: dict[str, int | None] = {}
-        hits_before = reviewer.hits
-        misses_before = reviewer.misses
-
-        def record(item: BatchFile) -> None:
-            if item.report is not None and item.report.score is not None:
-                scores[_relative(item.path, step.root)] = item.report.score.total
-
-        batch = BatchReview(
-            [(reviewer, path) for path in step.files],
-            concurrency=reviewer.settings.workers,
-            on_file=record,
-            on_progress=lambda progress: None,
+        hits_before, misses_before = reviewer.hits, reviewer.misses
+        results = _needed_results(step)
+        if results is not None:
+            await _score_from(step, results, scores)
+        else:
+            await _score_by_review(step, scores)
+        cached = reviewer.misses == misses_before and (
+            results is not None or reviewer.hits > hits_before
         )
-        await batch.run()
-        known = [score for score in scores.values() if score is not None]
-        summary = {
-            "files": len(scores),
-            "average": round(sum(known) / len(known), 1) if known else None,
-            "minimum": min(known, default=None),
-            "threshold": threshold,
-            "belowThreshold": sorted(
-                p for p, s in scores.items() if s is not None and s < threshold
-            ),
-            "scores": dict(sorted(scores.items())),
+        return StepOutput(
+            {}, _score_summary(scores, reviewer.settings.score_threshold), cached=cached
+        )
+
+
+# Each file's ruff and mypy results from the steps the score step needs, by path.
+NeededResults = dict[str, dict[Source, ToolResult | None]]
+
+
+def _needed_results(step: StepInput) -> NeededResults | None:
+    """What the needed `ruff` and `mypy` steps found in each covered file; None unless
+    the score step needs one step of each (or the tool is off) over all its files."""
+    settings = step.reviewer.settings
+    wanted = {Source.RUFF: settings.ruff.enabled, Source.MYPY: settings.mypy.enabled}
+    found: dict[Source, DoneStep] = {}
+    for done in step.needed.values():
+        tool = {"ruff": Source.RUFF, "mypy": Source.MYPY}.get(done.uses)
+        if tool is not None and not set(step.files) - set(done.files):
+            found[tool] = done
+    if any(on and tool not in found for tool, on in wanted.items()):
+        return None
+    results: NeededResults = {}
+    for path in step.files:
+        results[str(path)] = {
+            tool: ToolResult(tool, found[tool].output.findings.get(str(path), ())) if on else None
+            for tool, on in wanted.items()
         }
-        cached = reviewer.misses == misses_before and reviewer.hits > hits_before
-        return StepOutput({}, summary, cached=cached)
+    return results
+
+
+async def _score_from(
+    step: StepInput, results: NeededResults, scores: dict[str, int | None]
+) -> None:
+    """The scores from what the needed steps found: only the metrics are looked up."""
+    sources = await read_sources(step.files, step.reviewer.settings.max_file_size)
+    for path, text in sources.texts.items():
+        found = results[str(path)]
+        score = await step.reviewer.score_of(text, found[Source.RUFF], found[Source.MYPY])
+        scores[_relative(path, step.root)] = score.total
+
+
+async def _score_by_review(step: StepInput, scores: dict[str, int | None]) -> None:
+    """The scores from a batch review of the files (mostly cache hits)."""
+    reviewer = step.reviewer
+
+    def record(item: BatchFile) -> None:
+        if item.report is not None and item.report.score is not None:
+            scores[_relative(item.path, step.root)] = item.report.score.total
+
+    batch = BatchReview(
+        [(reviewer, path) for path in step.files],
+        concurrency=reviewer.settings.workers,
+        on_file=record,
+        on_progress=lambda progress: None,
+    )
+    await batch.run()
+
+
+def _score_summary(scores: dict[str, int | None], threshold: int) -> dict[str, Any]:
+    known = [score for score in scores.values() if score is not None]
+    return {
+        "files": len(scores),
+        "average": round(sum(known) / len(known), 1) if known else None,
+        "minimum": min(known, default=None),
+        "threshold": threshold,
+        "belowThreshold": sorted(
+            path for path, score in scores.items() if score is not None and score < threshold
+        ),
+        "scores": dict(sorted(scores.items())),
+    }
 
 
 async def _stored_mypy(
@@ -138,13 +189,17 @@ async def _run_projects(reviewer: Reviewer, paths: list[Path]) -> None:
 
 
 async def _reviewed(reviewer: Reviewer, path: Path, text: str, tool: str) -> ToolResult | None:
-    """The file reviewed on its own: what a save would show (the fallback when a shared
-    run stored nothing for it, e.g. it changed while the run ran)."""
+    """The file reviewed on its own, as a save reviews it (the fallback when a shared
+    run stored nothing for it, e.g. it changed while the run ran): its result as stored,
+    or as the report gives it when nothing could be stored (a tool's failure)."""
     last = None
     async for report in reviewer.review(path, text):
         last = report
-    if last is None:
-        return None
+    stored = await (
+        reviewer.stored_ruff(path, text) if tool == "ruff" else reviewer.stored_mypy(path, text)
+    )
+    if stored is not None or last is None:
+        return stored
     return last.ruff if tool == "ruff" else last.mypy
 
 
