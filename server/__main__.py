@@ -2,4 +2,6 @@ import sys
 
 from tapps_lsp.server.cli.main import main
 
-sys.exit(main())
+# Guarded: the workflows' analysis process (spawned) imports this module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from tapps_lsp.analyzers.cache.keys import content_hash
@@ -22,6 +22,12 @@ _GROUP = 8  # files measured per thread hop
 
 # A file's metrics, or why there are none (its syntax error).
 Measured = CodeMetrics | str
+# Runs `_measure_group` over (digest, text) pairs somewhere: a thread, or a process.
+MeasuredGroup = list[tuple[str, Measured]]
+GroupRunner = Callable[
+    [Callable[[list[tuple[str, str]]], MeasuredGroup], list[tuple[str, str]]],
+    Awaitable[MeasuredGroup],
+]
 
 
 @dataclass(slots=True)
@@ -49,9 +55,10 @@ class MetricsMemo:
         self._remember(digest, found)
         return found
 
-    async def prefetch(self, texts: Iterable[str]) -> None:
+    async def prefetch(self, texts: Iterable[str], *, run: GroupRunner | None = None) -> None:
         """Measure contents ahead, while a slow tool runs in its own process: a batch's
-        reviews then find their metrics remembered."""
+        reviews then find their metrics remembered. `run` runs the measuring (a worker
+        thread by default; the workflows' analysis process, analyzers.workflows.kinds.aside)."""
         todo = {content_hash(text): text for text in texts}
         pending = [
             (digest, text)
@@ -59,7 +66,7 @@ class MetricsMemo:
             if digest not in self._memo and self.store.get(metrics_key(digest)) is None
         ]
         for start in range(0, len(pending), _GROUP):
-            measured = await asyncio.to_thread(_measure_group, pending[start : start + _GROUP])
+            measured = await (run or _in_thread)(_measure_group, pending[start : start + _GROUP])
             for digest, found in measured:
                 self._remember(digest, found)
             await asyncio.to_thread(self._put_all, measured)
@@ -77,6 +84,12 @@ class MetricsMemo:
     def _put_all(self, measured: list[tuple[str, Measured]]) -> None:
         entries = [(metrics_key(digest), dump_metrics(found)) for digest, found in measured]
         put_all(self.store, entries, METRICS_GENERATION)
+
+
+async def _in_thread(
+    measure: Callable[[list[tuple[str, str]]], MeasuredGroup], group: list[tuple[str, str]]
+) -> MeasuredGroup:
+    return await asyncio.to_thread(measure, group)
 
 
 def measure_or_reason(text: str, digest: str | None = None) -> Measured:

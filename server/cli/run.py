@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from tapps_lsp.analyzers.findings import Severity
 from tapps_lsp.analyzers.workflows.execute import RunNotFound, RunNotResumable, WorkflowRun
+from tapps_lsp.analyzers.workflows.kinds import aside
 from tapps_lsp.analyzers.workflows.run_view import CANCELLED, FAILED, SKIPPED, RunView
 from tapps_lsp.analyzers.workflows.service import FolderWorkflows, UnknownWorkflow
 from tapps_lsp.analyzers.workspace import (
@@ -161,6 +162,7 @@ async def _execute(run: WorkflowRun, progress: StepProgress | None) -> tuple[Run
             ticker.cancel()
         if progress is not None:
             progress.bar.clear()
+        aside.shutdown()
     return view, bool(pressed)
 
 

@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
 from tapps_lsp.analyzers.process import kill_all_running
+from tapps_lsp.analyzers.workflows.kinds import aside
 from tapps_lsp.server.lsp.client import Client
 from tapps_lsp.server.lsp.protocol import TappsProtocol
 from tapps_lsp.server.lsp.refresh_window import RefreshWindow
@@ -49,3 +50,4 @@ class TappsServer(LanguageServer):
         self.tapps_protocol.idle_gc.stop()
         self.session.close()
         kill_all_running()
+        aside.shutdown()

@@ -18,6 +18,7 @@ from tapps_lsp.analyzers.code_metrics.measure import FunctionMetrics
 from tapps_lsp.analyzers.findings import Finding, Severity, Source
 from tapps_lsp.analyzers.text import split_lines
 from tapps_lsp.analyzers.workflows.kinds.analysis import AnalysisKind
+from tapps_lsp.analyzers.workflows.kinds.aside import run_aside
 from tapps_lsp.analyzers.workflows.kinds.names import name_span
 from tapps_lsp.analyzers.workflows.kinds.options import (
     Option,
@@ -61,8 +62,8 @@ class ComplexityKind(AnalysisKind):
         limit, max_lines = int(read["max"]), read["max_lines"]
         sources = await read_sources(step.files, step.settings.max_file_size)
         memo = step.reviewer.metrics
-        # Measured a few files per thread hop, off the event loop.
-        await memo.prefetch(sources.texts.values())
+        # Measured in the analysis process, beside mypy (kinds.aside).
+        await memo.prefetch(sources.texts.values(), run=run_aside)
         tally = _Tally()
         findings: dict[str, tuple[Finding, ...]] = {}
         for path, text in sources.texts.items():

@@ -9,7 +9,6 @@ as `# noqa: V103` names it) and message.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from tapps_lsp.analyzers import pyast
 from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span
 from tapps_lsp.analyzers.text import split_lines
 from tapps_lsp.analyzers.workflows.kinds.analysis import AnalysisKind
+from tapps_lsp.analyzers.workflows.kinds.aside import run_aside
 from tapps_lsp.analyzers.workflows.kinds.names import name_span
 from tapps_lsp.analyzers.workflows.kinds.options import (
     Option,
@@ -70,25 +70,34 @@ class DeadcodeKind(AnalysisKind):
     async def run(self, step: StepInput) -> StepOutput:
         read = self.options_of(step)
         sources = await read_sources(step.files, step.settings.max_file_size)
-        scan = await asyncio.to_thread(_scan, sources.texts, read)
-        findings: dict[str, tuple[Finding, ...]] = {}
-        types: dict[str, int] = {}
-        for path, items in scan.items.items():
-            lines = split_lines(sources.texts[path])
-            findings[str(path)] = tuple(_finding(item, lines) for item in items)
-            for item in items:
-                types[item.typ] = types.get(item.typ, 0) + 1
+        findings, types, not_parsed = await run_aside(_dead_code, sources.texts, read)
         summary: dict[str, Any] = {
             "files": len(sources.texts),
             "findings": sum(types.values()),
             "filesWithFindings": len(findings),
             "types": dict(sorted(types.items())),
             "minConfidence": read["min_confidence"],
-            "notParsed": scan.not_parsed,
+            "notParsed": not_parsed,
         }
         if sources.refused:
             summary["notReviewed"] = len(sources.refused)
         return StepOutput(findings, summary)
+
+
+def _dead_code(
+    texts: Mapping[Path, str], read: Mapping[str, Any]
+) -> tuple[dict[str, tuple[Finding, ...]], dict[str, int], int]:
+    """Findings by path, counts by type, files that did not parse (run in
+    analyzers.workflows.kinds.aside)."""
+    scan = _scan(texts, read)
+    findings: dict[str, tuple[Finding, ...]] = {}
+    types: dict[str, int] = {}
+    for path, items in scan.items.items():
+        lines = split_lines(texts[path])
+        findings[str(path)] = tuple(_finding(item, lines) for item in items)
+        for item in items:
+            types[item.typ] = types.get(item.typ, 0) + 1
+    return findings, types, scan.not_parsed
 
 
 def _scan(texts: Mapping[Path, str], read: Mapping[str, Any]) -> Scan:

@@ -22,7 +22,6 @@ A finding (severity information) points at each undocumented one's name.
 from __future__ import annotations
 
 import ast
-import asyncio
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from tapps_lsp.analyzers.cache.keys import content_hash
 from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span
 from tapps_lsp.analyzers.text import split_lines
 from tapps_lsp.analyzers.workflows.kinds.analysis import AnalysisKind
+from tapps_lsp.analyzers.workflows.kinds.aside import run_aside
 from tapps_lsp.analyzers.workflows.kinds.names import name_span
 from tapps_lsp.analyzers.workflows.kinds.options import (
     Option,
@@ -43,7 +43,6 @@ from tapps_lsp.analyzers.workflows.step import StepInput, StepOutput
 
 # Bumped whenever what counts as public or documented changes.
 VERSION = "docs-1"
-_GROUP = 16  # files parsed per thread hop
 
 _WHAT = {
     "D100": "public module",
@@ -89,22 +88,8 @@ class DocsKind(AnalysisKind):
         read = self.options_of(step)
         minimum, ignored = read["min_coverage"], frozenset(read["ignore"])
         sources = await read_sources(step.files, step.settings.max_file_size)
-        items = list(sources.texts.items())
-        public = documented = not_parsed = 0
-        findings: dict[str, tuple[Finding, ...]] = {}
-        for start in range(0, len(items), _GROUP):
-            group = items[start : start + _GROUP]
-            counted = await asyncio.to_thread(_count_group, group, step.root)
-            for (path, text), found in zip(group, counted, strict=True):
-                if found is None:
-                    not_parsed += 1
-                    continue
-                kept = [item for item in found if item.code not in ignored]
-                public += len(kept)
-                documented += sum(item.documented for item in kept)
-                missing = _findings(text, kept)
-                if missing:
-                    findings[str(path)] = missing
+        counts = await run_aside(_document, list(sources.texts.items()), step.root, ignored)
+        findings, public, documented, not_parsed = counts
         coverage = round(100 * documented / public, 1) if public else 100.0
         summary: dict[str, Any] = {
             "files": len(sources.texts),
@@ -120,8 +105,26 @@ class DocsKind(AnalysisKind):
         return StepOutput(findings, summary)
 
 
-def _count_group(group: Sequence[tuple[Path, str]], root: Path) -> list[list[Counted] | None]:
-    return [_count_file(path, text, root) for path, text in group]
+# Findings by path, public definitions, documented ones, files that did not parse.
+Documented = tuple[dict[str, tuple[Finding, ...]], int, int, int]
+
+
+def _document(items: Sequence[tuple[Path, str]], root: Path, ignored: frozenset[str]) -> Documented:
+    """Every file's undocumented public definitions (run in analyzers.workflows.kinds.aside)."""
+    public = documented = not_parsed = 0
+    findings: dict[str, tuple[Finding, ...]] = {}
+    for path, text in items:
+        found = _count_file(path, text, root)
+        if found is None:
+            not_parsed += 1
+            continue
+        kept = [item for item in found if item.code not in ignored]
+        public += len(kept)
+        documented += sum(item.documented for item in kept)
+        missing = _findings(text, kept)
+        if missing:
+            findings[str(path)] = missing
+    return findings, public, documented, not_parsed
 
 
 def _count_file(path: Path, text: str, root: Path) -> list[Counted] | None:
