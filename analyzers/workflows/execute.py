@@ -363,7 +363,7 @@ class WorkflowRun:
         )
 
     async def _run_once(self, spec: StepSpec, kind: StepKind, step: StepInput) -> StepOutput:
-        if not kind.cacheable:
+        if not kind.cacheable or not spec.cache:
             return await kind.run(step)
         output = await self._cached_run(spec, kind, step)
         overrides = step.settings.severity

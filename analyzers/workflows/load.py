@@ -28,7 +28,7 @@ from tapps_lsp.analyzers.workflows.spec import (
 )
 
 MAX_RETRIES = 10
-_STEP_KEYS = ("uses", "with", "needs", "timeout", "retries", "paths")
+_STEP_KEYS = ("uses", "with", "needs", "timeout", "retries", "paths", "cache")
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 # (kind, options) -> what is wrong with the options.
@@ -175,6 +175,10 @@ def _parse_step(
     needs = _strings(raw.get("needs", []), "needs", problem)
     paths = _strings(raw.get("paths", []), "paths", problem)
     timeout, retries = _limits(raw, problem)
+    cache = raw.get("cache", True)
+    if not isinstance(cache, bool):
+        problem("`cache` is true or false", "cache")
+        cache = True
     return StepSpec(
         step_id,
         str(uses or ""),
@@ -183,6 +187,7 @@ def _parse_step(
         timeout,
         retries,
         tuple(paths),
+        cache,
     )
 
 

@@ -32,6 +32,9 @@ class StepSpec:
     retries: int = DEFAULT_RETRIES
     # gitignore-style patterns, relative to the workspace folder; empty: every file.
     paths: tuple[str, ...] = ()
+    # False: never served from the step cache (a command whose result depends on more
+    # than the covered files, their ruff config and its options).
+    cache: bool = True
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +45,7 @@ class StepSpec:
             "timeout": self.timeout,
             "retries": self.retries,
             "paths": list(self.paths),
+            "cache": self.cache,
         }
 
     @classmethod
@@ -54,6 +58,7 @@ class StepSpec:
             timeout=float(data.get("timeout", DEFAULT_TIMEOUT_S)),
             retries=int(data.get("retries", DEFAULT_RETRIES)),
             paths=tuple(data.get("paths", ())),
+            cache=bool(data.get("cache", True)),
         )
 
 

@@ -5,6 +5,7 @@ resumed by another process's log reader without running a completed step again."
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tapps_lsp.analyzers.workflows.execute import (
 from tapps_lsp.analyzers.workflows.presets import presets
 from tapps_lsp.analyzers.workflows.run_log import RunLog
 from tapps_lsp.analyzers.workflows.run_view import RunView
+from tapps_lsp.analyzers.workflows.spec import StepSpec, WorkflowSpec
 from tapps_lsp.analyzers.workspace import make_reviewer, open_store, project_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -165,3 +167,20 @@ async def test_the_score_step_gives_the_scores_a_review_gives(contexts: Contexts
     assert score_step["summary"]["scores"] == from_reviews
     lint = {f["code"]: f["severity"] for f in view.report["steps"][0]["findings"]}
     assert lint == {"F401": "error", "E702": "hint"}
+
+
+async def test_a_step_with_cache_false_runs_every_time(contexts: Contexts, tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    argv = [sys.executable, "-c", f"open({str(marker)!r}, 'a').write('x')"]
+
+    def workflow(cache: bool) -> WorkflowSpec:
+        step = StepSpec("c", "command", {"argv": argv}, cache=cache)
+        return WorkflowSpec("w", (step,), origin="client", trusted=True)
+
+    context = contexts.new()
+    for _ in range(2):
+        assert (await (await start_run(context, workflow(True), [])).execute()).state == "done"
+    assert marker.read_text() == "x", "the second run was a step-cache hit"
+    for _ in range(2):
+        assert (await (await start_run(context, workflow(False), [])).execute()).state == "done"
+    assert marker.read_text() == "xxx"
