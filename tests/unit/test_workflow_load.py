@@ -116,7 +116,7 @@ def test_inline_tables_and_bad_values_are_placed_on_the_step(tmp_path: Path) -> 
         tmp_path,
         """
         [tool.tapps.workflows.inline]
-        steps.lint = { uses = "ruff", timeout = -1, retries = 99, extra = 1, with = { x = 1 }, cache = 1 }  # noqa: E501
+        steps.lint = { uses = "ruff", timeout = -1, retries = 99, extra = 1, with = { x = 1 } }
         """,
     )
     messages = sorted(p.message for p in loaded.problems)
@@ -124,8 +124,16 @@ def test_inline_tables_and_bad_values_are_placed_on_the_step(tmp_path: Path) -> 
     assert any("`retries`" in m for m in messages)
     assert any("unknown key `extra`" in m for m in messages)
     assert any("unknown option `x`" in m for m in messages)
-    assert any("`cache` is true or false" in m for m in messages)
     assert {p.line for p in loaded.problems} == {line_of(tmp_path, "steps.lint")}
+
+
+def test_cache_is_true_or_false(tmp_path: Path) -> None:
+    loaded = load(tmp_path, '[tool.tapps.workflows.w.steps.a]\nuses = "ruff"\ncache = "no"\n')
+    [problem] = loaded.problems
+    assert problem.message == "`cache` is true or false"
+    assert problem.line == line_of(tmp_path, "cache =")
+    kept = load(tmp_path, '[tool.tapps.workflows.w.steps.a]\nuses = "ruff"\ncache = false\n')
+    assert kept.workflows["w"].step("a").cache is False
 
 
 def test_client_workflows_are_trusted_and_win_over_the_workspace(tmp_path: Path) -> None:
