@@ -9,7 +9,7 @@ import cattrs
 from cattrs.preconf.json import make_converter
 
 from tapps_lsp.analyzers.code_metrics.measure import CodeMetrics
-from tapps_lsp.analyzers.findings import FileReport, ToolResult
+from tapps_lsp.analyzers.findings import FileReport, Finding, ToolResult
 
 converter = make_converter()
 # Stored metrics depend only on the content and on how they are measured.
@@ -26,6 +26,23 @@ def load_result(data: bytes) -> ToolResult:
         return converter.structure(json.loads(data), ToolResult)
     except (cattrs.BaseValidationError, TypeError, KeyError, AttributeError) as exc:
         raise ValueError(f"not a stored tool result: {exc}") from exc
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """One finding as our JSON answers give it: 1-based lines and 1-based code-point
+    columns, as the tools print them."""
+    span = finding.span
+    return {
+        "source": finding.source.value,
+        "code": finding.code,
+        "severity": finding.severity.name.lower(),
+        "message": finding.message,
+        "line": span.start_line + 1,
+        "column": span.start_col + 1,
+        "endLine": span.end_line + 1,
+        "endColumn": span.end_col + 1,
+        "url": finding.url,
+    }
 
 
 def report_to_json(report: FileReport) -> dict[str, Any]:

@@ -82,6 +82,16 @@ class RunRow:
     started_at: str
     finished_at: str | None
 
+    def as_json(self) -> dict[str, Any]:
+        """One entry of `tapps.listRuns` (and of `tapps-lsp runs --format json`)."""
+        return {
+            "runId": self.run_id,
+            "workflow": self.workflow,
+            "state": self.state,
+            "startedAt": self.started_at,
+            "finishedAt": self.finished_at,
+        }
+
 
 class RunLog:
     """The log in `folder`/runs.sqlite3 (memory when `folder` is None or unusable).

@@ -8,9 +8,9 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from tapps_lsp.analyzers.workflows.run_log import RunLog, RunRow
+from tapps_lsp.analyzers.workflows.run_log import RunLog
 from tapps_lsp.analyzers.workflows.spec import WorkflowSpec
 from tapps_lsp.analyzers.workspace import cache_folder, project_root, project_settings
 from tapps_lsp.server.cli.check import EXIT_CLEAN
@@ -38,7 +38,7 @@ def list_runs(options: RunsOptions, out: TextIO = sys.stdout) -> int:
     finally:
         log.close()
     if options.output_format == "json":
-        out.write(json.dumps({"runs": [run_json(row) for row in rows]}, indent=2) + "\n")
+        out.write(json.dumps({"runs": [row.as_json() for row in rows]}, indent=2) + "\n")
     else:
         out.write(
             table(
@@ -47,16 +47,6 @@ def list_runs(options: RunsOptions, out: TextIO = sys.stdout) -> int:
             )
         )
     return EXIT_CLEAN
-
-
-def run_json(row: RunRow) -> dict[str, Any]:
-    return {
-        "runId": row.run_id,
-        "workflow": row.workflow,
-        "state": row.state,
-        "startedAt": row.started_at,
-        "finishedAt": row.finished_at,
-    }
 
 
 def workflows_text(workflows: list[WorkflowSpec]) -> str:

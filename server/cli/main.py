@@ -1,5 +1,5 @@
 """The `tapps-lsp` command: `serve` (the default) speaks LSP, `check` reviews headlessly,
-`run` runs a review workflow and `runs` lists the recent ones."""
+`run` runs a review workflow, `runs` lists the recent ones, and `mcp` serves MCP."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from tapps_lsp.server.cli.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
 from tapps_lsp.server.cli.formats import FORMATS
 from tapps_lsp.server.cli.listings import RunsOptions, list_runs
+from tapps_lsp.server.cli.mcp_command import McpOptions, serve_mcp_command
 from tapps_lsp.server.cli.run import RunOptions, list_workflows, run_workflow
 
 
@@ -43,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
         help="the log of runs made with --trust (or by a server "
         "that trusts the project), which is kept in the project's own cache folder",
     )
+    mcp = commands.add_parser(
+        "mcp", help="serve the Model Context Protocol over stdio, for coding agents"
+    )
+    mcp.add_argument("--project", type=Path, help="the project (default: the current folder)")
+    _tool_flags(mcp)
     return parser
 
 
@@ -179,6 +185,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
         return _run(args)
+    if args.command == "mcp":
+        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+        mcp = McpOptions(args.project, args.no_cache, args.trust, _programs(args))
+        return serve_mcp_command(mcp)
     if args.command == "runs":
         runs = RunsOptions(args.project, args.output_format, args.limit, args.trust)
         return list_runs(runs)

@@ -22,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from tapps_lsp.analyzers.batch import BatchProgress, BatchReview, BatchSummary, OnFile
 from tapps_lsp.analyzers.files import discover
 from tapps_lsp.analyzers.review import Reviewer
+from tapps_lsp.analyzers.serialize import finding_json
 from tapps_lsp.analyzers.workspace import cache_folder
 from tapps_lsp.server.lsp.arguments import Arguments, invalid, workspace_path
 from tapps_lsp.server.lsp.batch_publish import open_document, publish_batch_file
@@ -260,25 +261,9 @@ async def score_file(context: CommandContext, path: Path) -> dict[str, Any]:
         "uri": path.as_uri(),
         "version": opened[1] if opened else None,
         "score": score_json(report.score) if report.score is not None else None,
-        "findings": [_finding_json(finding) for finding in report.findings],
+        "findings": [finding_json(finding) for finding in report.findings],
         "failures": [failure.message for failure in report.failures],
         "resultId": report.result_id,
-    }
-
-
-def _finding_json(finding: Any) -> dict[str, Any]:
-    """One finding, positions 1-based (lines) and 1-based code-point columns, as tools print."""
-    span = finding.span
-    return {
-        "source": finding.source.value,
-        "code": finding.code,
-        "severity": finding.severity.name.lower(),
-        "message": finding.message,
-        "line": span.start_line + 1,
-        "column": span.start_col + 1,
-        "endLine": span.end_line + 1,
-        "endColumn": span.end_col + 1,
-        "url": finding.url,
     }
 
 

@@ -237,18 +237,7 @@ async def list_runs(ls: TappsServer, name: str, raw: tuple[Any, ...]) -> dict[st
         await workflows.sweep_interrupted()
         rows.extend(await asyncio.to_thread(workflows.context.log.rows, limit))
     rows.sort(key=lambda row: row.started_at, reverse=True)
-    return {
-        "runs": [
-            {
-                "runId": row.run_id,
-                "workflow": row.workflow,
-                "state": row.state,
-                "startedAt": row.started_at,
-                "finishedAt": row.finished_at,
-            }
-            for row in rows[:limit]
-        ]
-    }
+    return {"runs": [row.as_json() for row in rows[:limit]]}
 
 
 # --- tapps.pauseRun, tapps.cancelRun ------------------------------------------------------

@@ -319,6 +319,9 @@ async def test_a_sigkilled_run_resumes_in_a_new_server_without_rerunning_done_st
     run_id = (await execute(session, "tapps.listRuns"))["runs"][0]["runId"]
     assert submitted["taskId"]
     await _wait_step_running(session, run_id, "slow")
+    async with asyncio.timeout(30):  # "running" is logged before the program starts
+        while "slow" not in (tmp_path / "ran").read_text().split():
+            await asyncio.sleep(0.02)
     server = session.client._server  # type: ignore[attr-defined]
     os.kill(server.pid, signal.SIGKILL)
     await server.wait()

@@ -4,8 +4,8 @@
   never be read as shell syntax.
 - The engine (`analyzers/`) never imports the LSP layer (pygls, lsprotocol) or the server:
   the CLI, the server and the tests all drive it as a plain library.
-- The `check` CLI (`server/cli/`) never imports the LSP layer (pygls, lsprotocol): `check`
-  runs without paying for it, and the two front doors stay apart.
+- The `check` CLI (`server/cli/`) and the MCP server (`server/mcp/`) never import the LSP
+  layer (pygls, lsprotocol): they run without paying for it, and the front doors stay apart.
 - Our code is imported by its installed name only (`tapps_lsp.server`, `tapps_lsp.analyzers`):
   a bare `server` or `analyzers` would be a second copy of the module, or somebody else's.
 """
@@ -107,14 +107,15 @@ def test_the_engine_never_imports_the_lsp_layer_or_the_server() -> None:
     assert imported_packages(tree) == {"pygls", "tapps_lsp.server"}
 
 
-def test_the_cli_never_imports_the_lsp_layer() -> None:
+@pytest.mark.parametrize("front_door", ["cli", "mcp"])
+def test_the_cli_and_mcp_never_import_the_lsp_layer(front_door: str) -> None:
     found = {
         str(path.relative_to(REPO)): sorted(used)
-        for path, tree in modules(REPO / "server" / "cli")
+        for path, tree in modules(REPO / "server" / front_door)
         if (used := imported_packages(tree) & PROTOCOL_PACKAGES)
     }
     assert found == {}
-    assert any(modules(REPO / "server" / "cli"))
+    assert any(modules(REPO / "server" / front_door))
 
 
 def test_our_packages_are_imported_by_their_installed_names_only() -> None:
