@@ -7,7 +7,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from tapps_lsp.server.cli.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_ch
 from tapps_lsp.server.cli.formats import FORMATS
 from tapps_lsp.server.cli.listings import RunsOptions, list_runs
 from tapps_lsp.server.cli.mcp_command import McpOptions, serve_mcp_command
+from tapps_lsp.server.cli.recommend import RecommendOptions, run_recommend
 from tapps_lsp.server.cli.run import RunOptions, list_workflows, run_workflow
 
 
@@ -44,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
         help="the log of runs made with --trust (or by a server "
         "that trusts the project), which is kept in the project's own cache folder",
     )
+    recommend = commands.add_parser(
+        "recommend", help="which workflow preset a change deserves, and why"
+    )
+    recommend.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    recommend.add_argument("--since", metavar="REV", help="what changed since a git revision")
+    recommend.add_argument("--project", type=Path, help="the project (default: the current one)")
+    recommend.add_argument(
+        "--format", dest="output_format", choices=("text", "json"), default="text"
+    )
+    recommend.add_argument("--trust", action="store_true", help="as for check")
     mcp = commands.add_parser(
         "mcp", help="serve the Model Context Protocol over stdio, for coding agents"
     )
@@ -159,6 +170,45 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="INFO")
 
 
+def _check(args: argparse.Namespace) -> int:
+    options = CheckOptions(
+        paths=args.paths,
+        output_format=args.output_format,
+        fail_on=args.fail_on,
+        no_cache=args.no_cache,
+        stats=args.stats,
+        trust=args.trust,
+        programs=_programs(args),
+    )
+    if args.jobs:
+        options.concurrency = args.jobs
+    return run_check(options)
+
+
+def _recommend(args: argparse.Namespace) -> int:
+    return run_recommend(
+        RecommendOptions(args.paths, args.since, args.project, args.output_format, args.trust)
+    )
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    return serve_mcp_command(McpOptions(args.project, args.no_cache, args.trust, _programs(args)))
+
+
+def _runs(args: argparse.Namespace) -> int:
+    return list_runs(RunsOptions(args.project, args.output_format, args.limit, args.trust))
+
+
+# Every command but `serve`, which speaks LSP.
+_HEADLESS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "check": _check,
+    "run": _run,
+    "runs": _runs,
+    "recommend": _recommend,
+    "mcp": _mcp,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help")):
@@ -168,30 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(args_list)
     except SystemExit as exc:
         return EXIT_ERROR if exc.code not in (0, None) else 0
-    if args.command == "check":
-        options = CheckOptions(
-            paths=args.paths,
-            output_format=args.output_format,
-            fail_on=args.fail_on,
-            no_cache=args.no_cache,
-            stats=args.stats,
-            trust=args.trust,
-            programs=_programs(args),
-        )
-        if args.jobs:
-            options.concurrency = args.jobs
+    headless = _HEADLESS.get(args.command)
+    if headless is not None:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-        return run_check(options)
-    if args.command == "run":
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-        return _run(args)
-    if args.command == "mcp":
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-        mcp = McpOptions(args.project, args.no_cache, args.trust, _programs(args))
-        return serve_mcp_command(mcp)
-    if args.command == "runs":
-        runs = RunsOptions(args.project, args.output_format, args.limit, args.trust)
-        return list_runs(runs)
+        return headless(args)
     logging.basicConfig(
         level=args.log_level.upper(),
         stream=sys.stderr,

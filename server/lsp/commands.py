@@ -14,6 +14,7 @@ from typing import Any
 from tapps_lsp.server.lsp.debug_information import PRINT_DEBUG_INFORMATION, debug_information
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.metrics import METRICS, ServerMetrics
+from tapps_lsp.server.lsp.recommend_command import RECOMMEND_PRESET, recommend_preset
 from tapps_lsp.server.lsp.review_commands import (
     CACHE_STATS,
     CLEAR_CACHE,
@@ -84,6 +85,7 @@ def command_table(tasks: TaskManager, metrics: ServerMetrics) -> dict[str, Answe
         LIST_RUNS: list_runs,
         PAUSE_RUN: pause_run,
         CANCEL_RUN: cancel_run,
+        RECOMMEND_PRESET: recommend_preset,
     }
 
 

@@ -43,9 +43,20 @@ async def _now(value: dict[str, Any]) -> dict[str, Any]:
 
 def build_server(project: McpProject) -> MCPServer:
     server = MCPServer("tapps-lsp", version=__version__, instructions=INSTRUCTIONS)
+    _review_tools(server, project)
+    _workflow_tools(server, project)
+    return server
 
+
+def _registrar(server: MCPServer) -> Callable[[str], Callable[[Callable[..., Any]], Any]]:
     def tool(description: str) -> Callable[[Callable[..., Any]], Any]:
         return server.tool(description=description, structured_output=False)
+
+    return tool
+
+
+def _review_tools(server: MCPServer, project: McpProject) -> None:
+    tool = _registrar(server)
 
     @tool("Review files or folders (default: the whole project): counts, scores and every finding.")
     async def review_files(paths: list[str] | None = None, min_severity: str | None = None) -> str:
@@ -54,6 +65,22 @@ def build_server(project: McpProject) -> MCPServer:
     @tool("One file's 0-100 quality score with its breakdown inputs and findings.")
     async def score_file(path: str) -> str:
         return await _answer(tools.score_file(project, path))
+
+    @tool("Review what changed since a git revision: only findings on changed lines.")
+    async def review_changes(since: str, min_severity: str | None = None) -> str:
+        return await _answer(tools.review_changes(project, since, min_severity))
+
+    @tool("Which workflow preset a change deserves (paths changed whole, or since a revision).")
+    async def recommend_preset(paths: list[str] | None = None, since: str | None = None) -> str:
+        return await _answer(tools.recommend_preset(project, paths or [], since))
+
+    @tool("How often each tool really ran, and the cache's hits and misses.")
+    async def tool_runs() -> str:
+        return await _answer(_now(tools.tool_runs(project)))
+
+
+def _workflow_tools(server: MCPServer, project: McpProject) -> None:
+    tool = _registrar(server)
 
     @tool("The review workflows (presets and the project's own) and their steps.")
     async def list_workflows() -> str:
@@ -72,12 +99,6 @@ def build_server(project: McpProject) -> MCPServer:
     @tool("The project's recent workflow runs, newest first.")
     async def list_runs(limit: int = 20) -> str:
         return await _answer(tools.list_runs(project, limit))
-
-    @tool("How often each tool really ran, and the cache's hits and misses.")
-    async def tool_runs() -> str:
-        return await _answer(_now(tools.tool_runs(project)))
-
-    return server
 
 
 async def serve_mcp(root: Path, client_layer: dict[str, Any]) -> None:

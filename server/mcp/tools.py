@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapps_lsp.analyzers.changes import Changes, ChangesError, changes_since
 from tapps_lsp.analyzers.findings import Severity
+from tapps_lsp.analyzers.recommend import recommend
+from tapps_lsp.analyzers.serialize import finding_json
 from tapps_lsp.analyzers.workflows.execute import RunNotFound, read_run
 from tapps_lsp.analyzers.workflows.service import UnknownWorkflow
 from tapps_lsp.server.mcp.project import McpProject, ToolRefused
@@ -119,3 +122,48 @@ def tool_runs(project: McpProject) -> dict[str, Any]:
     reviewer = project.reviewer
     runs = {name: series["count"] for name, series in reviewer.timings.summary().items()}
     return {"toolRuns": runs, "cache": {"hits": reviewer.hits, "misses": reviewer.misses}}
+
+
+async def review_changes(
+    project: McpProject, since: str, min_severity: str | None = None
+) -> dict[str, Any]:
+    """The files changed since `since` (a git revision) reviewed, and only the findings
+    on changed lines (all of a new file's)."""
+    floor = severity_floor(min_severity)
+    changes = await _changes(project, since)
+    summary, done = await project.review(changes.files)
+    entries = []
+    for item in done:
+        entry = project.file_json(item)
+        if item.report is not None:
+            kept = [
+                f for f in item.report.findings if changes.touches(item.path, f.span.start_line)
+            ]
+            entry["findings"] = [finding_json(f) for f in kept]
+        entries.append(entry)
+    return {
+        "since": since,
+        "changedFiles": len(changes.files),
+        "cached": summary["cache"]["misses"] == 0,
+        "cache": summary["cache"],
+        "files": _at_least(entries, floor),
+    }
+
+
+async def recommend_preset(
+    project: McpProject, paths: list[str], since: str | None = None
+) -> dict[str, Any]:
+    if paths and since is not None:
+        raise ToolRefused("give paths or since, not both")
+    if since is not None:
+        changed = (await _changes(project, since)).lines
+    else:
+        changed = dict.fromkeys(path for path in project.files(paths))
+    return (await recommend(project.reviewer, changed)).as_json(project.root)
+
+
+async def _changes(project: McpProject, since: str) -> Changes:
+    try:
+        return await changes_since(project.root, since, project.files([]))
+    except ChangesError as exc:
+        raise ToolRefused(str(exc)) from None
