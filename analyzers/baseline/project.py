@@ -8,13 +8,14 @@ counts over them. A file not reviewed this time is neither fixed nor new.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tapps_lsp.analyzers.baseline.fingerprint import BaselineKey, FileFingerprints
 from tapps_lsp.analyzers.baseline.matching import FileMatch, keys_of, match_file
 from tapps_lsp.analyzers.baseline.store import Baseline, relative_path
-from tapps_lsp.analyzers.findings import Finding
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.analyzers.findings import FileReport, Finding, ToolResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,22 @@ class Reviewed:
     path: Path
     text: str
     findings: Sequence[Finding]
+
+
+def reviewed_of(item: BatchFile) -> Reviewed:
+    return Reviewed(item.path, item.text, item.report.findings if item.report else ())
+
+
+def keeping(report: FileReport, kept: Sequence[Finding]) -> FileReport:
+    """The report with only the findings in `kept` (each tool's, in their order)."""
+    keep = {id(finding) for finding in kept}
+
+    def trimmed(result: ToolResult | None) -> ToolResult | None:
+        if result is None:
+            return None
+        return replace(result, findings=tuple(f for f in result.findings if id(f) in keep))
+
+    return replace(report, ruff=trimmed(report.ruff), mypy=trimmed(report.mypy))
 
 
 @dataclass(frozen=True, slots=True)

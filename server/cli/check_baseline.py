@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TextIO
 
 from tapps_lsp.analyzers.baseline import store
-from tapps_lsp.analyzers.baseline.project import Reviewed, pruned, recorded, split
+from tapps_lsp.analyzers.baseline.project import keeping, pruned, recorded, reviewed_of, split
 from tapps_lsp.analyzers.batch import BatchFile, BatchSummary
-from tapps_lsp.analyzers.findings import FileReport, Finding, ToolResult
+from tapps_lsp.analyzers.findings import Finding
 from tapps_lsp.analyzers.workspace import project_root
 
 
@@ -66,8 +66,8 @@ def apply_baselines(
         if item.report is None or not baseline.present:
             applied.files.append(item)
             continue
-        match = split(baseline, _reviewed(item))
-        applied.files.append(replace(item, report=_only(item.report, match.new)))
+        match = split(baseline, reviewed_of(item))
+        applied.files.append(replace(item, report=keeping(item.report, match.new)))
         if match.baselined:
             applied.baselined[item.path] = match.baselined
         for finding in match.baselined:
@@ -82,7 +82,7 @@ def apply_baselines(
 def _updated(
     baseline: store.Baseline, items: list[BatchFile], flags: BaselineFlags, err: TextIO
 ) -> store.Baseline:
-    reviewed = [_reviewed(item) for item in items if item.report is not None]
+    reviewed = [reviewed_of(item) for item in items if item.report is not None]
     target = store.baseline_path(baseline.root)
     if flags.write:
         written = store.write(baseline.root, recorded(baseline, reviewed))
@@ -94,19 +94,3 @@ def _updated(
         err.write(f"tapps-lsp: pruned {dropped} fixed entries from {target}\n")
         return written
     return baseline
-
-
-def _reviewed(item: BatchFile) -> Reviewed:
-    return Reviewed(item.path, item.text, item.report.findings if item.report else ())
-
-
-def _only(report: FileReport, kept: Sequence[Finding]) -> FileReport:
-    """The report with only the findings in `kept` (each tool's, in their order)."""
-    keep = {id(finding) for finding in kept}
-
-    def trimmed(result: ToolResult | None) -> ToolResult | None:
-        if result is None:
-            return None
-        return replace(result, findings=tuple(f for f in result.findings if id(f) in keep))
-
-    return replace(report, ruff=trimmed(report.ruff), mypy=trimmed(report.mypy))
