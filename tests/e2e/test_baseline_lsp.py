@@ -4,12 +4,13 @@ as Hints tagged `data.baselined` (or hidden), lines inserted above, and
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
 
-from tests.e2e.conftest import Publish, start_session, stop_session
+from tests.e2e.conftest import Publish, Session, pull_capabilities, start_session, stop_session
 from tests.e2e.test_review_commands import execute
 
 LINT = "app/lint.py"
@@ -64,5 +65,38 @@ async def test_hidden_baselined_findings_are_not_shown(basic_project: Path) -> N
         after = await session.wait_complete(LINT, after=session.save(LINT, added))
         assert [d.message for d in f401(after)] == ["`sys` imported but unused"]
         assert f401(after)[0].severity == types.DiagnosticSeverity.Warning
+    finally:
+        await stop_session(session)
+
+
+async def full_pull(
+    session: Session, uri: str, previous: str | None = None
+) -> types.RelatedFullDocumentDiagnosticReport | types.RelatedUnchangedDocumentDiagnosticReport:
+    params = types.DocumentDiagnosticParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), previous_result_id=previous
+    )
+    async with asyncio.timeout(60):
+        while True:
+            answer = await session.client.text_document_diagnostic_async(params)
+            if answer.result_id and ":partial" not in answer.result_id:
+                return answer
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.asyncio
+async def test_a_pull_result_id_changes_with_the_baseline(basic_project: Path) -> None:
+    session = await start_session(basic_project, capabilities=pull_capabilities())
+    try:
+        session.open(LINT)
+        uri = session.uri(LINT)
+        before = await full_pull(session, uri)
+        assert isinstance(before, types.RelatedFullDocumentDiagnosticReport)
+        await execute(session, "tapps.writeBaseline", {"paths": [uri]})
+        after = await full_pull(session, uri, before.result_id)
+        assert isinstance(after, types.RelatedFullDocumentDiagnosticReport), "no stale answer"
+        hints = [d for d in after.items if d.code == "F401"]
+        assert [d.severity for d in hints] == [types.DiagnosticSeverity.Hint]
+        same = await full_pull(session, uri, after.result_id)
+        assert isinstance(same, types.RelatedUnchangedDocumentDiagnosticReport)
     finally:
         await stop_session(session)
