@@ -44,11 +44,27 @@ class CacheSettings:
     max_size_mb: int = 200
 
 
+BASELINE_SHOWN = ("hint", "hidden")
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineSettings:
+    """How the editor shows the findings `.tapps/baseline.json` covers (analyzers.baseline):
+    as Hint diagnostics tagged `data.baselined`, or not at all."""
+
+    show: str = "hint"
+
+    def __post_init__(self) -> None:
+        if self.show not in BASELINE_SHOWN:
+            raise ValueError(f"baseline.show must be one of {', '.join(BASELINE_SHOWN)}")
+
+
 @dataclass(frozen=True, slots=True)
 class ReviewSettings:
     ruff: ToolSettings = field(default_factory=ToolSettings)
     mypy: MypySettings = field(default_factory=MypySettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    baseline: BaselineSettings = field(default_factory=BaselineSettings)
     interpreter: str | None = None
     # Batch reviews: gitignore-style patterns skipped (beside .gitignore), files at once
     # (0: the CPU count), background tasks waiting at most, and when a request is slow.

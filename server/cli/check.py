@@ -21,6 +21,7 @@ from tapps_lsp.analyzers.findings import Severity
 from tapps_lsp.analyzers.review import Reviewer
 from tapps_lsp.analyzers.settings import ReviewSettings
 from tapps_lsp.analyzers.workspace import make_reviewer, open_store, project_root, project_settings
+from tapps_lsp.server.cli.check_baseline import BaselineFlags, apply_baselines
 from tapps_lsp.server.cli.check_progress import ProgressBar, StageClock, stats_text
 from tapps_lsp.server.cli.formats import RENDERERS, CheckRun
 from tapps_lsp.server.cli.formats import text as text_format
@@ -51,6 +52,8 @@ class CheckOptions:
     trust: bool = False
     # Programs named on the command line: `--interpreter`, `--ruff-path`, `--mypy-path`.
     programs: dict[str, Any] = field(default_factory=dict)
+    # `--write-baseline`, `--prune-baseline`, `--no-baseline` (server.cli.check_baseline).
+    baseline: BaselineFlags = field(default_factory=BaselineFlags)
 
 
 def run_check(options: CheckOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -178,7 +181,10 @@ async def _check(options: CheckOptions, out: TextIO, err: TextIO) -> int:
     finally:
         await folders.close()
     thresholds = {path: reviewer.settings.score_threshold for reviewer, path in planned}
-    run = CheckRun(shown.in_order(files), summary, cwd, thresholds)
+    applied = apply_baselines(shown.in_order(files), options.baseline, summary, err)
+    if applied is None:
+        return EXIT_ERROR
+    run = CheckRun(applied.files, summary, cwd, thresholds, applied.baselined, applied.present)
     _write(run, options, out)
     if options.stats:
         err.write(stats_text(summary, shown.clock.durations(summary.duration_ms / 1000)))
@@ -204,7 +210,11 @@ async def _review(
 def _write(run: CheckRun, options: CheckOptions, out: TextIO) -> None:
     if options.output_format == "text":
         out.write(text_format.details(run))
-        out.write(text_format.summary_line(run.summary))
+        out.write(
+            text_format.summary_line(
+                run.summary, run.baselined_count() if run.baseline_present else None
+            )
+        )
     else:
         out.write(RENDERERS[options.output_format](run))
     out.flush()

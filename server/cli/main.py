@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tapps_lsp.server.cli.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
+from tapps_lsp.server.cli.check_baseline import BaselineFlags
 from tapps_lsp.server.cli.formats import FORMATS
 from tapps_lsp.server.cli.listings import RunsOptions, list_runs
 from tapps_lsp.server.cli.mcp_command import McpOptions, serve_mcp_command
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         "--stats", action="store_true", help="print cache hits/misses and timings to stderr"
     )
     _tool_flags(check)
+    _baseline_flags(check)
     _run_parser(commands)
     runs = commands.add_parser("runs", help="list the project's recent workflow runs")
     runs.add_argument("--project", type=Path, help="the project (default: the current folder's)")
@@ -61,6 +63,24 @@ def _parser() -> argparse.ArgumentParser:
     mcp.add_argument("--project", type=Path, help="the project (default: the current folder)")
     _tool_flags(mcp)
     return parser
+
+
+def _baseline_flags(check: argparse.ArgumentParser) -> None:
+    chosen = check.add_mutually_exclusive_group()
+    chosen.add_argument(
+        "--write-baseline",
+        action="store_true",
+        help="record the current findings of PATH... in the project's .tapps/baseline.json "
+        "(other files' entries are kept)",
+    )
+    chosen.add_argument(
+        "--prune-baseline",
+        action="store_true",
+        help="remove the baseline's entries for PATH... that no finding matches any more",
+    )
+    chosen.add_argument(
+        "--no-baseline", action="store_true", help="report every finding, baselined or not"
+    )
 
 
 _RUN_EPILOG = """exit codes: 0 when the run went through clean; 1 when a finding is at or
@@ -179,6 +199,7 @@ def _check(args: argparse.Namespace) -> int:
         stats=args.stats,
         trust=args.trust,
         programs=_programs(args),
+        baseline=BaselineFlags(args.write_baseline, args.prune_baseline, args.no_baseline),
     )
     if args.jobs:
         options.concurrency = args.jobs

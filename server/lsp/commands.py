@@ -11,6 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from tapps_lsp.server.lsp.baseline_commands import (
+    BASELINE_STATUS,
+    WRITE_BASELINE,
+    baseline_status,
+    parse_baseline_status,
+    parse_write_baseline,
+    write_baseline,
+)
 from tapps_lsp.server.lsp.debug_information import PRINT_DEBUG_INFORMATION, debug_information
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.metrics import METRICS, ServerMetrics
@@ -67,6 +75,8 @@ REVIEW_COMMANDS: dict[str, ReviewCommand[Any]] = {
     CLEAR_CACHE: ReviewCommand(parse_clear_cache, clear_cache, None),
     RUN_WORKFLOW: ReviewCommand(parse_run_workflow, run_workflow, "Running a workflow"),
     RESUME_RUN: ReviewCommand(parse_resume_run, resume_run, "Resuming a workflow run"),
+    WRITE_BASELINE: ReviewCommand(parse_write_baseline, write_baseline, "Writing the baseline"),
+    BASELINE_STATUS: ReviewCommand(parse_baseline_status, baseline_status, "Baseline status"),
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from lsprotocol import types
@@ -82,6 +82,14 @@ def finding_to_diagnostic(finding: Finding, mapper: PositionMapper) -> types.Dia
         related_information=related or None,
         data=_fix_data(finding),
     )
+
+
+def baselined_diagnostic(finding: Finding, mapper: PositionMapper) -> types.Diagnostic:
+    """A finding the project's baseline covers: a Hint, tagged `baselined` in its data."""
+    diagnostic = finding_to_diagnostic(replace(finding, severity=Severity.HINT), mapper)
+    data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+    diagnostic.data = {**data, "baselined": True}
+    return diagnostic
 
 
 def _related_mapper(path: str, encoding: str) -> PositionMapper:

@@ -7,7 +7,8 @@ from lsprotocol import types
 
 from tapps_lsp.analyzers.findings import FileReport
 from tapps_lsp.analyzers.text import split_lines
-from tapps_lsp.server.lsp.convert import PositionMapper, report_diagnostics
+from tapps_lsp.server.lsp.baseline_view import editor_split
+from tapps_lsp.server.lsp.convert import PositionMapper, baselined_diagnostic, report_diagnostics
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.session import DocumentState
 from tapps_lsp.server.lsp.workflow_layers import layer_diagnostics
@@ -49,6 +50,12 @@ def diagnostics_for(
     ls: TappsServer, report: FileReport, text: str, threshold: int
 ) -> list[types.Diagnostic]:
     """The report's diagnostics, and the workflows' for the same content
-    (server.lsp.workflow_layers), in the position encoding negotiated with the client."""
+    (server.lsp.workflow_layers), in the position encoding negotiated with the client;
+    the findings a baseline covers as server.lsp.baseline_view shows them."""
     mapper = PositionMapper(split_lines(text), ls.client.position_encoding)
-    return [*report_diagnostics(report, mapper, threshold), *layer_diagnostics(ls, report, mapper)]
+    new_only, baselined = editor_split(ls, report, text)
+    return [
+        *report_diagnostics(new_only, mapper, threshold),
+        *(baselined_diagnostic(finding, mapper) for finding in baselined),
+        *layer_diagnostics(ls, report, mapper),
+    ]

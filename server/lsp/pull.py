@@ -8,6 +8,7 @@ import asyncio
 from lsprotocol import types
 
 from tapps_lsp.analyzers.findings import FileReport
+from tapps_lsp.server.lsp.baseline_view import result_id_part
 from tapps_lsp.server.lsp.delivery import diagnostics_for
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.reviews import schedule_review
@@ -32,9 +33,11 @@ async def document_diagnostic(
     _found, layers = layer_findings(ls, report)
     if layers:
         result_id = f"{result_id}:{layers}"
+    path = uri_to_path(uri)
+    if path is not None:
+        result_id += result_id_part(ls, path)
     if params.previous_result_id == result_id:
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
-    path = uri_to_path(uri)
     threshold = ls.session.folder_for(path).settings.score_threshold if path else 70
     items = diagnostics_for(ls, report, text, threshold)
     return types.RelatedFullDocumentDiagnosticReport(items=items, result_id=result_id)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tapps_lsp.analyzers.baseline.files import BaselineFiles
 from tapps_lsp.analyzers.cache.store import ResultStore
 from tapps_lsp.analyzers.findings import FileReport
 from tapps_lsp.analyzers.review import Reviewer
@@ -140,6 +141,8 @@ class Session:
     workflow_findings: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Durations (ms) of tool runs ("ruff", "mypy", ...) and of open-document reviews.
     tool_timings: Timings = field(default_factory=Timings)
+    # Each project's `.tapps/baseline.json`, read again when it changes (server.lsp.baseline_view).
+    baselines: BaselineFiles = field(default_factory=BaselineFiles)
     review_timings: Timings = field(default_factory=Timings)
     _workspace_event: asyncio.Event = field(default_factory=asyncio.Event)
 

@@ -16,6 +16,7 @@ import time
 from lsprotocol import types
 
 from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.server.lsp.baseline_view import result_id_part
 from tapps_lsp.server.lsp.delivery import diagnostics_for
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.progress import WorkProgress
@@ -80,6 +81,7 @@ def _item(ls: TappsServer, item: BatchFile, known: dict[str, str]) -> WorkspaceI
     uri = item.path.as_uri()
     _found, layers = layer_findings(ls, report)
     result_id = f"{report.result_id}:{layers}" if layers else report.result_id
+    result_id += result_id_part(ls, item.path)
     if known.get(uri) == result_id:
         return types.WorkspaceUnchangedDocumentDiagnosticReport(
             uri=uri, result_id=result_id, version=item.version

@@ -23,6 +23,7 @@ export const SERVER_KEYS = [
   'cache.enabled',
   'cache.dir',
   'cache.maxSizeMb',
+  'baseline.show',
   'severity',
   'scoreThreshold',
   'timeout',

@@ -23,6 +23,13 @@ class CheckRun:
     cwd: Path
     # The `scoreThreshold` setting of each file's folder.
     thresholds: Mapping[Path, int] = field(default_factory=dict)
+    # The findings a baseline covers, taken out of the reports (server.cli.check_baseline),
+    # and whether any checked project has a baseline.
+    baselined: Mapping[Path, tuple[Finding, ...]] = field(default_factory=dict)
+    baseline_present: bool = False
+
+    def baselined_count(self) -> int:
+        return sum(len(found) for found in self.baselined.values())
 
     def threshold(self, path: Path) -> int:
         return self.thresholds.get(path, DEFAULT_THRESHOLD)

@@ -11,10 +11,10 @@ from tapps_lsp.server.cli.formats.common import CheckRun
 
 
 def render(run: CheckRun) -> str:
-    document = {
-        "files": [_entry(item, run) for item in run.files],
-        "summary": run.summary.as_json(run.cwd),
-    }
+    summary = run.summary.as_json(run.cwd)
+    if run.baseline_present:
+        summary["baselined"] = run.baselined_count()
+    document = {"files": [_entry(item, run) for item in run.files], "summary": summary}
     return json.dumps(document, indent=2) + "\n"
 
 

@@ -1,6 +1,9 @@
 """SARIF 2.1.0, as GitHub code scanning takes it: one run per tool (ruff, mypy, and
 tapps for scores below the threshold), paths relative to the working directory under
-`%SRCROOT%`, regions in 1-based lines and UTF-16 columns."""
+`%SRCROOT%`, regions in 1-based lines and UTF-16 columns. Every result carries GitHub's
+`primaryLocationLineHash` (analyzers.baseline.github_hash); with a baseline, the
+baselined findings are results too, `baselineState` telling them (`unchanged`) from the
+new ones (`new`)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from tapps_lsp.analyzers.baseline.github_hash import line_hashes
 from tapps_lsp.analyzers.batch import BatchFile
 from tapps_lsp.analyzers.findings import Finding, Severity, Source, Span, ToolResult
 from tapps_lsp.analyzers.score import format_score
@@ -81,21 +85,35 @@ def _tool_run(run: CheckRun, tool: Source) -> dict[str, Any]:
     for item in run.files:
         if item.report is None:
             continue
+        baselined = [f for f in run.baselined.get(item.path, ()) if f.source is tool]
+        new = [f for f in item.report.findings if f.source is tool]
+        if not new and not baselined:
+            continue
         lines = split_lines(item.text)
-        for finding in ordered(f for f in item.report.findings if f.source is tool):
+        hashes = line_hashes(item.text)
+        unchanged = {id(finding) for finding in baselined}
+        for finding in ordered([*new, *baselined]):
             rule_id, index = rules.of(finding)
-            results.append(
-                {
-                    "ruleId": rule_id,
-                    "ruleIndex": index,
-                    "level": LEVEL[finding.severity],
-                    "message": {"text": finding.message},
-                    "locations": [location(item.path, run.cwd, region(finding.span, lines))],
-                }
-            )
+            result = {
+                "ruleId": rule_id,
+                "ruleIndex": index,
+                "level": LEVEL[finding.severity],
+                "message": {"text": finding.message},
+                "locations": [location(item.path, run.cwd, region(finding.span, lines))],
+                "partialFingerprints": fingerprints(finding.span, hashes),
+            }
+            if run.baseline_present:
+                result["baselineState"] = "unchanged" if id(finding) in unchanged else "new"
+            results.append(result)
     described = driver(tool.value, _version(run, tool), _INFORMATION[tool])
     described["rules"] = rules.rules
     return tool_run(run.cwd, described, results, _notifications(run, tool))
+
+
+def fingerprints(span: Span, hashes: list[str]) -> dict[str, str]:
+    """`partialFingerprints`: GitHub's hash of the result's start line."""
+    row = min(max(span.start_line, 0), len(hashes) - 1)
+    return {"primaryLocationLineHash": hashes[row]}
 
 
 def _score_run(run: CheckRun) -> dict[str, Any]:

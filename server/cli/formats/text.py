@@ -48,13 +48,16 @@ def details(run: CheckRun) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
-def summary_line(summary: BatchSummary) -> str:
-    """`6 files (1 skipped), 5 findings (2 errors, 3 warnings), mean score 91.4, 1.20 s`."""
+def summary_line(summary: BatchSummary, baselined: int | None = None) -> str:
+    """`6 files (1 skipped), 5 findings (2 errors, 3 warnings), mean score 91.4, 1.20 s`;
+    with a baseline, `5 new findings (...), 12 baselined`."""
     files = f"{summary.files} file{'s' if summary.files != 1 else ''}"
     if summary.skipped:
         files += f" ({summary.skipped} skipped)"
     errors, warnings = totals(summary)
     findings = f"{errors + warnings} findings ({errors} errors, {warnings} warnings)"
+    if baselined is not None:
+        findings = f"{errors + warnings} new {findings.split(' ', 1)[1]}, {baselined} baselined"
     mean = summary.as_json()["meanScore"]
     score = f"mean score {mean}" if mean is not None else "no score"
     interrupted = ", cancelled" if summary.cancelled else ""

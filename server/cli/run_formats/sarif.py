@@ -1,7 +1,8 @@
 """SARIF 2.1.0 for a workflow run: one run of the tool `tapps-lsp` whose results are every
-step's findings, with rules by source and code (`ruff/F401`, `tapps-security/S105`), and
-a failed, cancelled or skipped step as a tool notification. Built from the check format's
-pieces (regions in UTF-16 columns, paths under `%SRCROOT%`)."""
+step's findings (each with GitHub's `primaryLocationLineHash`), with rules by source and
+code (`ruff/F401`, `tapps-security/S105`), and a failed, cancelled or skipped step as a
+tool notification. Built from the check format's pieces (regions in UTF-16 columns,
+paths under `%SRCROOT%`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tapps_lsp.analyzers.baseline.github_hash import line_hashes
 from tapps_lsp.analyzers.text import split_lines
 from tapps_lsp.analyzers.workflows.run_view import CANCELLED, FAILED, SKIPPED
 from tapps_lsp.server.cli.formats.sarif import (
     LEVEL,
     SCHEMA,
     driver,
+    fingerprints,
     location,
     own_version,
     region,
@@ -35,6 +38,7 @@ def sarif_log(run: FinishedRun) -> dict[str, Any]:
     index: dict[str, int] = {}
     results: list[dict[str, Any]] = []
     lines: dict[Path, list[str]] = {}
+    hashes: dict[Path, list[str]] = {}
     for item in run.findings():
         finding = item.finding
         rule_id = f"{finding.source.value}/{finding.code or 'unclassified'}"
@@ -44,7 +48,8 @@ def sarif_log(run: FinishedRun) -> dict[str, Any]:
                 {**rule(finding.source, finding.code or "unclassified", finding.url), "id": rule_id}
             )
         if item.path not in lines:
-            lines[item.path] = _lines(item.path)
+            text = _text(item.path)
+            lines[item.path], hashes[item.path] = split_lines(text), line_hashes(text)
         results.append(
             {
                 "ruleId": rule_id,
@@ -52,6 +57,7 @@ def sarif_log(run: FinishedRun) -> dict[str, Any]:
                 "level": LEVEL[finding.severity],
                 "message": {"text": finding.message},
                 "locations": [location(item.path, run.cwd, region(finding.span, lines[item.path]))],
+                "partialFingerprints": fingerprints(finding.span, hashes[item.path]),
                 "properties": {"step": item.step},
             }
         )
@@ -74,9 +80,10 @@ def _notifications(run: FinishedRun) -> list[dict[str, Any]]:
     return found
 
 
-def _lines(path: Path) -> list[str]:
-    """The file as it is now, for UTF-16 columns (a file gone since: columns as code points)."""
+def _text(path: Path) -> str:
+    """The file as it is now, for UTF-16 columns and line hashes (a file gone since: empty,
+    columns as code points)."""
     try:
-        return split_lines(path.read_bytes().decode("utf-8", errors="replace"))
+        return path.read_bytes().decode("utf-8", errors="replace")
     except OSError:
-        return []
+        return ""
