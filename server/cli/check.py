@@ -26,6 +26,7 @@ from tapps_lsp.server.cli.check_progress import ProgressBar, StageClock, stats_t
 from tapps_lsp.server.cli.formats import RENDERERS, CheckRun
 from tapps_lsp.server.cli.formats import text as text_format
 from tapps_lsp.server.cli.formats.common import display
+from tapps_lsp.server.cli.limits import budgeted_json, floor_item, floored
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -54,6 +55,10 @@ class CheckOptions:
     programs: dict[str, Any] = field(default_factory=dict)
     # `--write-baseline`, `--prune-baseline`, `--no-baseline` (server.cli.check_baseline).
     baseline: BaselineFlags = field(default_factory=BaselineFlags)
+    # `--min-severity` (findings below it are not reported and do not fail the check) and
+    # `--max-tokens` (json only): see server.cli.limits.
+    min_severity: str | None = None
+    max_tokens: int | None = None
 
 
 def run_check(options: CheckOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -150,12 +155,14 @@ class _Display:
     done: list[BatchFile] = field(default_factory=list)
 
     def on_file(self, item: BatchFile) -> None:
+        # Kept whole: the baseline is written, pruned and matched on every finding.
         self.done.append(item)
         if self.options.output_format != "text":
             return
         if self.bar is not None and self.out.isatty():
             self.bar.clear()
-        self.out.write(text_format.file_line(item, display(item.path, self.cwd), self.width))
+        shown = floor_item(item, self.options.min_severity)
+        self.out.write(text_format.file_line(shown, display(item.path, self.cwd), self.width))
         self.out.flush()
 
     def on_progress(self, progress: BatchProgress) -> None:
@@ -185,6 +192,7 @@ async def _check(options: CheckOptions, out: TextIO, err: TextIO) -> int:
     if applied is None:
         return EXIT_ERROR
     run = CheckRun(applied.files, summary, cwd, thresholds, applied.baselined, applied.present)
+    run = floored(run, options.min_severity)
     _write(run, options, out)
     if options.stats:
         err.write(stats_text(summary, shown.clock.durations(summary.duration_ms / 1000)))
@@ -215,6 +223,8 @@ def _write(run: CheckRun, options: CheckOptions, out: TextIO) -> None:
                 run.summary, run.baselined_count() if run.baseline_present else None
             )
         )
+    elif options.max_tokens is not None:
+        out.write(budgeted_json(run, options.max_tokens))
     else:
         out.write(RENDERERS[options.output_format](run))
     out.flush()

@@ -14,6 +14,7 @@ from typing import Any
 from tapps_lsp.server.cli.check import EXIT_ERROR, FAIL_ON, CheckOptions, run_check
 from tapps_lsp.server.cli.check_baseline import BaselineFlags
 from tapps_lsp.server.cli.formats import FORMATS
+from tapps_lsp.server.cli.limits import add_limit_flags, limit_problem
 from tapps_lsp.server.cli.listings import RunsOptions, list_runs
 from tapps_lsp.server.cli.mcp_command import McpOptions, serve_mcp_command
 from tapps_lsp.server.cli.recommend import RecommendOptions, run_recommend
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--stats", action="store_true", help="print cache hits/misses and timings to stderr"
     )
+    add_limit_flags(check)
     _tool_flags(check)
     _baseline_flags(check)
     _run_parser(commands)
@@ -191,6 +193,10 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _check(args: argparse.Namespace) -> int:
+    problem = limit_problem(args.output_format, args.max_tokens)
+    if problem is not None:
+        sys.stderr.write(f"tapps-lsp check: {problem}\n")
+        return EXIT_ERROR
     options = CheckOptions(
         paths=args.paths,
         output_format=args.output_format,
@@ -200,6 +206,8 @@ def _check(args: argparse.Namespace) -> int:
         trust=args.trust,
         programs=_programs(args),
         baseline=BaselineFlags(args.write_baseline, args.prune_baseline, args.no_baseline),
+        min_severity=args.min_severity,
+        max_tokens=args.max_tokens,
     )
     if args.jobs:
         options.concurrency = args.jobs

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from tapps_lsp.analyzers.batch import BatchProgress, BatchReview, BatchSummary, OnFile
+from tapps_lsp.analyzers.batch import BatchFile, BatchProgress, BatchReview, BatchSummary, OnFile
+from tapps_lsp.analyzers.budget.answers import Limits, batch_answer, findings_answer
 from tapps_lsp.analyzers.files import discover
 from tapps_lsp.analyzers.review import Reviewer
 from tapps_lsp.analyzers.serialize import finding_json
 from tapps_lsp.analyzers.workspace import cache_folder
+from tapps_lsp.server.lsp.answer_limits import narrowing, read_limits
 from tapps_lsp.server.lsp.arguments import Arguments, invalid, workspace_path
 from tapps_lsp.server.lsp.batch_publish import open_document, publish_batch_file
 from tapps_lsp.server.lsp.convert import score_json
@@ -120,19 +122,21 @@ class WorkspaceRequest:
     roots: list[Path]
     include: list[str]
     exclude: list[str]
+    limits: Limits
 
 
 def parse_review_workspace(ls: TappsServer, args: Arguments) -> WorkspaceRequest:
     folder_arg = args.optional_string("folder")
     include = args.strings("include")
     exclude = args.strings("exclude")
+    limits = read_limits(args)
     args.done()
     if folder_arg is None:
-        return WorkspaceRequest(list(ls.session.folders), include, exclude)
+        return WorkspaceRequest(list(ls.session.folders), include, exclude, limits)
     root = workspace_path(ls, args.command, folder_arg, "folder")
     if not root.is_dir():
         raise invalid(args.command, f"'folder' is not a folder: {folder_arg}")
-    return WorkspaceRequest([root], include, exclude)
+    return WorkspaceRequest([root], include, exclude, limits)
 
 
 async def review_workspace(context: CommandContext, request: WorkspaceRequest) -> dict[str, Any]:
@@ -140,11 +144,20 @@ async def review_workspace(context: CommandContext, request: WorkspaceRequest) -
     files = await asyncio.to_thread(
         workspace_files, context.ls, roots, request.include, request.exclude
     )
-    return await run_batch(context, files, relative_to=roots[0] if len(roots) == 1 else None)
+    relative_to = roots[0] if len(roots) == 1 else None
+    limits = request.limits
+    return await run_batch(context, files, relative_to=relative_to, limits=limits)
 
 
-def parse_review_files(ls: TappsServer, args: Arguments) -> list[Path]:
+@dataclass(frozen=True, slots=True)
+class FilesRequest:
+    paths: list[Path]
+    limits: Limits
+
+
+def parse_review_files(ls: TappsServer, args: Arguments) -> FilesRequest:
     uris = args.strings("uris", required=True)
+    limits = read_limits(args)
     args.done()
     paths: list[Path] = []
     for uri in dict.fromkeys(uris):
@@ -152,23 +165,33 @@ def parse_review_files(ls: TappsServer, args: Arguments) -> list[Path]:
         if not path.is_file():
             raise invalid(args.command, f"not a file: {uri}")
         paths.append(path)
-    return paths
+    return FilesRequest(paths, limits)
 
 
-async def review_files(context: CommandContext, paths: list[Path]) -> dict[str, Any]:
+async def review_files(context: CommandContext, request: FilesRequest) -> dict[str, Any]:
     session = context.ls.session
-    files = [(_reviewer(session.folder_for(path)), path) for path in paths]
-    return await run_batch(context, files, relative_to=None)
+    files = [(_reviewer(session.folder_for(path)), path) for path in request.paths]
+    return await run_batch(context, files, relative_to=None, limits=request.limits)
 
 
 async def run_batch(
-    context: CommandContext, files: list[tuple[Reviewer, Path]], *, relative_to: Path | None
+    context: CommandContext,
+    files: list[tuple[Reviewer, Path]],
+    *,
+    relative_to: Path | None,
+    limits: Limits,
 ) -> dict[str, Any]:
     ls = context.ls
+    done: list[BatchFile] = []
+
+    def on_file(item: BatchFile) -> None:
+        done.append(item)
+        publish_batch_file(ls, item)
+
     batch = new_batch(
         ls,
         files,
-        on_file=lambda item: publish_batch_file(ls, item),
+        on_file=on_file,
         progress=context.progress,
         relative_to=relative_to,
     )
@@ -183,7 +206,8 @@ async def run_batch(
         summary = batch.summary
     finally:
         context.work = None
-    return summary.as_json(relative_to)
+    paths = "fewer 'uris'" if relative_to is None else "a 'folder', 'include' or 'exclude'"
+    return batch_answer(summary, done, relative_to, limits, narrowing(paths))
 
 
 def describe(progress: BatchProgress, relative_to: Path | None) -> tuple[int, str]:
@@ -241,30 +265,39 @@ def _reviewer(folder: Folder) -> Reviewer:
     return reviewer
 
 
-def parse_score_file(ls: TappsServer, args: Arguments) -> Path:
+@dataclass(frozen=True, slots=True)
+class ScoreRequest:
+    path: Path
+    limits: Limits
+
+
+def parse_score_file(ls: TappsServer, args: Arguments) -> ScoreRequest:
     uri = args.string("uri")
+    limits = read_limits(args)
     args.done()
     path = workspace_path(ls, args.command, uri, "uri")
     if not path.is_file():
         raise invalid(args.command, f"not a file: {uri}")
-    return path
+    return ScoreRequest(path, limits)
 
 
-async def score_file(context: CommandContext, path: Path) -> dict[str, Any]:
-    ls = context.ls
+async def score_file(context: CommandContext, request: ScoreRequest) -> dict[str, Any]:
+    ls, path = context.ls, request.path
     folder = ls.session.folder_for(path)
     opened = open_document(ls, path)
     text = opened[0] if opened else await asyncio.to_thread(path.read_text, "utf-8", "replace")
     reports = [report async for report in _reviewer(folder).review(path, text)]
     report = reports[-1]
-    return {
+    answer = {
         "uri": path.as_uri(),
         "version": opened[1] if opened else None,
         "score": score_json(report.score) if report.score is not None else None,
-        "findings": [finding_json(finding) for finding in report.findings],
         "failures": [failure.message for failure in report.failures],
         "resultId": report.result_id,
     }
+    findings = [finding_json(finding) for finding in report.findings]
+    limits = request.limits
+    return findings_answer(answer, findings, limits, narrowing(None), lambda _: path.name)
 
 
 # --- cache commands ----------------------------------------------------------------

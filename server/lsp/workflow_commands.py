@@ -3,10 +3,11 @@ cancel review workflows (analyzers.workflows).
 
 - `tapps.listWorkflows {folder?}` → `{workflows: [{name, preset, origin, trusted,
   steps: [{id, uses, needs}]}], problems}`
-- `tapps.runWorkflow {workflow, paths?, folder?}` and `tapps.resumeRun {runId}` →
-  `{runId, state, report?}`, with `$/progress` naming the running steps; both also run
-  as background tasks (`tapps.submit`). Cancelling the request, its progress or its
-  task cancels the run.
+- `tapps.runWorkflow {workflow, paths?, folder?, maxTokens?, minSeverity?}` and
+  `tapps.resumeRun {runId}` → `{runId, state, report?}`, with `$/progress` naming the
+  running steps; both also run as background tasks (`tapps.submit`). Cancelling the
+  request, its progress or its task cancels the run. `maxTokens` and `minSeverity`
+  apply to the report's findings (analyzers.budget).
 - `tapps.runStatus {runId}` → the run and each step's state; `tapps.listRuns {folder?,
   limit?}` → `{runs: [...]}`, newest first.
 - `tapps.pauseRun {runId}` stops a run at its next step boundary; `tapps.cancelRun
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tapps_lsp.analyzers.budget.answers import Limits, workflow_answer
 from tapps_lsp.analyzers.workflows.execute import (
     RunNotFound,
     RunNotResumable,
@@ -34,6 +36,7 @@ from tapps_lsp.analyzers.workflows.execute import (
 )
 from tapps_lsp.analyzers.workflows.run_view import RunView, fold
 from tapps_lsp.analyzers.workflows.service import FolderWorkflows, UnknownWorkflow
+from tapps_lsp.server.lsp.answer_limits import narrowing, read_limits
 from tapps_lsp.server.lsp.arguments import Arguments, invalid, workspace_path
 from tapps_lsp.server.lsp.language_server import TappsServer
 from tapps_lsp.server.lsp.review_commands import CommandContext
@@ -58,6 +61,7 @@ class RunRequest:
     folder: Folder
     workflow: str
     paths: list[Path]
+    limits: Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,7 @@ def parse_run_workflow(ls: TappsServer, args: Arguments) -> RunRequest:
     workflow = args.string("workflow")
     uris = args.strings("paths")
     folder_value = args.optional_string("folder")
+    limits = read_limits(args)
     args.done()
     paths = [workspace_path(ls, args.command, uri, "paths") for uri in dict.fromkeys(uris)]
     for path, uri in zip(paths, uris, strict=False):
@@ -129,7 +134,7 @@ def parse_run_workflow(ls: TappsServer, args: Arguments) -> RunRequest:
         _workflows(folder).spec(workflow)
     except UnknownWorkflow as exc:
         raise invalid(args.command, str(exc)) from None
-    return RunRequest(folder, workflow, paths)
+    return RunRequest(folder, workflow, paths, limits)
 
 
 async def run_workflow(context: CommandContext, request: RunRequest) -> dict[str, Any]:
@@ -137,7 +142,8 @@ async def run_workflow(context: CommandContext, request: RunRequest) -> dict[str
     run = await workflows.start(
         request.workflow, request.paths, on_change=_progress_reporter(context)
     )
-    return await _follow(context, run)
+    answer = await _follow(context, run)
+    return workflow_answer(answer, request.limits, narrowing("fewer 'paths'"))
 
 
 def parse_resume_run(ls: TappsServer, args: Arguments) -> ResumeRequest:
