@@ -53,12 +53,19 @@ def floor_summary(summary: BatchSummary, files: Sequence[BatchFile]) -> BatchSum
 
 def floor_workflow_report(report: dict[str, Any], floor: Severity) -> dict[str, Any]:
     """A workflow run's report (analyzers.workflows.report) without the findings below
-    the floor, its `findings` counts taken again."""
+    the floor, its `findings` counts and the steps' summaries' `findings` and
+    `filesWithFindings` taken again (a kind's own breakdown, such as security's rules,
+    still counts every finding)."""
     steps = []
     by_source: Counter[str] = Counter()
     for step in report["steps"]:
         found = [f for f in step["findings"] if kept(f["severity"], floor)]
         by_source.update(f["source"] for f in found)
-        steps.append({**step, "findings": found})
+        summary = dict(step["summary"])
+        if "findings" in summary:
+            summary["findings"] = len(found)
+        if "filesWithFindings" in summary:
+            summary["filesWithFindings"] = len({f["path"] for f in found})
+        steps.append({**step, "findings": found, "summary": summary})
     counts = {"total": sum(by_source.values()), "bySource": dict(sorted(by_source.items()))}
     return {**report, "steps": steps, "findings": counts}

@@ -110,6 +110,7 @@ def _run_parser(commands: Any) -> None:
         help="the project (default: the first PATH's, else the current folder's)",
     )
     _report_flags(run, "text (the default)")
+    add_limit_flags(run)
     _tool_flags(run)
 
 
@@ -167,6 +168,10 @@ def _run(args: argparse.Namespace) -> int:
     if sum(chosen) != 1 or (args.paths and args.workflow is None):
         sys.stderr.write("tapps-lsp run: give a WORKFLOW [PATH...], --resume RUN_ID or --list\n")
         return EXIT_ERROR
+    problem = limit_problem(args.output_format, args.max_tokens)
+    if problem is not None:
+        sys.stderr.write(f"tapps-lsp run: {problem}\n")
+        return EXIT_ERROR
     options = RunOptions(
         workflow=args.workflow,
         paths=args.paths,
@@ -178,6 +183,8 @@ def _run(args: argparse.Namespace) -> int:
         no_cache=args.no_cache,
         trust=args.trust,
         programs=_programs(args),
+        min_severity=args.min_severity,
+        max_tokens=args.max_tokens,
     )
     if args.list:
         return list_workflows(options)

@@ -44,6 +44,7 @@ from tapps_lsp.server.cli.check_progress import ProgressBar
 from tapps_lsp.server.cli.formats.common import display, plural
 from tapps_lsp.server.cli.listings import workflows_json, workflows_text
 from tapps_lsp.server.cli.run_formats import RUN_RENDERERS, FinishedRun
+from tapps_lsp.server.cli.run_limits import budgeted_run_json, floored_run
 from tapps_lsp.server.cli.run_progress import StepProgress
 
 EXIT_INTERRUPTED = 130
@@ -66,6 +67,9 @@ class RunOptions:
     no_cache: bool = False
     trust: bool = False
     programs: dict[str, Any] = field(default_factory=dict)
+    # `--min-severity` and `--max-tokens` (json only): see server.cli.run_limits.
+    min_severity: str | None = None
+    max_tokens: int | None = None
 
 
 def run_workflow(options: RunOptions, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
@@ -129,8 +133,11 @@ async def _run(options: RunOptions, out: TextIO, err: TextIO) -> int:
             err.write(f"tapps-lsp: {exc}\n")
             return EXIT_ERROR
         view, interrupted = await _execute(run, progress)
-        finished = FinishedRun.of(view, root, Path.cwd())
-    out.write(RUN_RENDERERS[options.output_format](finished))
+        finished = floored_run(FinishedRun.of(view, root, Path.cwd()), options.min_severity)
+    if options.max_tokens is not None:
+        out.write(budgeted_run_json(finished, options.max_tokens))
+    else:
+        out.write(RUN_RENDERERS[options.output_format](finished))
     out.flush()
     if interrupted:
         err.write(f"tapps-lsp: cancelled; run {view.run_id} is logged {view.state}\n")

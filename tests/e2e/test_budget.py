@@ -119,6 +119,8 @@ async def test_a_workflow_report_within_a_budget_and_a_floor(basic_project: Path
         steps = floored["report"]["steps"]
         assert {f["severity"] for step in steps for f in step["findings"]} == {"error"}
         assert floored["report"]["findings"]["total"] < total
+        ruff = next(step for step in steps if step["id"] == "ruff")
+        assert ruff["findings"] == [] and ruff["summary"]["findings"] == 0
         tight = await execute(
             session, "tapps.runWorkflow", {"workflow": "standard", "maxTokens": 400}
         )

@@ -1,10 +1,13 @@
 """`tapps-lsp check --min-severity` (every format, and the exit code) and
-`check --format json --max-tokens N` (compact JSON within N tokens, every level)."""
+`check --format json --max-tokens N` (compact JSON within N tokens, every level), and
+the same flags on `tapps-lsp run`."""
 
 from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +83,33 @@ def test_max_tokens_needs_json_and_a_positive_number(basic_project: Path) -> Non
     assert bad.returncode == 2 and "--max-tokens" in bad.stderr
     bad = run_check(".", "--min-severity", "fatal", cwd=basic_project)
     assert bad.returncode == 2 and "--min-severity" in bad.stderr
+
+
+def test_run_takes_the_same_floor_and_budget(basic_project: Path) -> None:
+    run = [sys.executable, "-m", "tapps_lsp.server", "run"]
+
+    def ran(*more: str, paths: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*run, "standard", *paths, *more],
+            cwd=basic_project,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=300,
+        )
+
+    text = ran("--min-severity", "error")
+    assert "[ruff]" not in text.stdout and " ruff " not in text.stdout.split("\n\n")[0]
+    assert "3 findings (3 errors, 0 warnings)" in text.stdout and text.returncode == 1
+    assert (
+        ran("--fail-on", "warning", "--min-severity", "error", paths=("app/lint.py",)).returncode
+        == 0
+    )
+
+    done = ran("--format", "json", "--max-tokens", "300")
+    answer = json.loads(done.stdout)
+    budget = answer["budget"]
+    assert budget["estimatedTokens"] == math.ceil((len(done.stdout) - 1) / 4) <= 300
+    kept = sum(len(step["findings"]) for step in answer["report"]["steps"])
+    assert kept + budget["omitted"]["total"] == answer["report"]["findings"]["total"] == 6
+    assert ran("--max-tokens", "300").returncode == 2, "--max-tokens needs --format json"
