@@ -113,3 +113,14 @@ def test_run_takes_the_same_floor_and_budget(basic_project: Path) -> None:
     kept = sum(len(step["findings"]) for step in answer["report"]["steps"])
     assert kept + budget["omitted"]["total"] == answer["report"]["findings"]["total"] == 6
     assert ran("--max-tokens", "300").returncode == 2, "--max-tokens needs --format json"
+
+
+def test_the_baseline_sees_every_finding_whatever_the_floor(basic_project: Path) -> None:
+    written = run_check(".", "--write-baseline", "--min-severity", "error", cwd=basic_project)
+    assert written.returncode in (0, 1), written.stderr
+    entries = json.loads((basic_project / ".tapps" / "baseline.json").read_text())
+    assert "F401" in json.dumps(entries), "the warnings below the floor are baselined too"
+    pruned = run_check(".", "--prune-baseline", "--min-severity", "error", cwd=basic_project)
+    assert pruned.returncode == 0, pruned.stderr
+    assert "F401" in (basic_project / ".tapps" / "baseline.json").read_text(), "not pruned"
+    assert run_check(".", "--fail-on", "warning", cwd=basic_project).returncode == 0
