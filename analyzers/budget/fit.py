@@ -31,7 +31,8 @@ class Narrowing:
 
     paths: str | None  # "fewer 'uris'", "fewer PATHs"; None for one file
     severity: str  # "minSeverity", "--min-severity"
-    since: str  # "since", "--since"
+    # "since", "--since"; None while the command has no such argument.
+    since: str | None = None
 
 
 def level(full_tokens: int, max_tokens: int) -> str:
@@ -45,7 +46,10 @@ def hint(narrowing: Narrowing, ordered: Sequence[dict[str, Any]], kept: int) -> 
     floor = suggested_floor(ordered, kept)
     if floor is not None:
         ways.append(f"{narrowing.severity} {floor.name.lower()}")
-    ways.append(f"{narrowing.since} REV (only changed lines)")
+    if narrowing.since is not None:
+        ways.append(f"{narrowing.since} REV (only changed lines)")
+    if len(ways) == 1:
+        return f"narrow the request: {ways[0]}"
     return "narrow the request: " + ", ".join(ways[:-1]) + " or " + ways[-1]
 
 

@@ -44,5 +44,5 @@ def floored_run(run: FinishedRun, min_severity: str | None) -> FinishedRun:
 def budgeted_run_json(run: FinishedRun, max_tokens: int) -> str:
     """`{runId, state, report, budget}` in compact JSON, within `max_tokens`."""
     answer = {"runId": run.view.run_id, "state": run.view.state, "report": run.view.report}
-    narrowing = Narrowing("fewer PATHs", "--min-severity", "--since")
+    narrowing = Narrowing("fewer PATHs", "--min-severity")  # no --since yet
     return compact(workflow_answer(answer, Limits(max_tokens), narrowing)) + "\n"

@@ -41,7 +41,7 @@ def test_max_tokens_fits_gives_the_levels_and_counts_what_is_left_out(basic_proj
     cut = levels[1.15]
     kept = cut["findings"]["list"]
     assert len(kept) + cut["budget"]["omitted"]["total"] == cut["findings"]["total"] == 6
-    assert "--min-severity" in cut["budget"]["hint"] and "--since" in cut["budget"]["hint"]
+    assert "--min-severity" in cut["budget"]["hint"] and "fewer PATHs" in cut["budget"]["hint"]
     assert all(not Path(f["path"]).is_absolute() for f in kept), "relative to the cwd"
 
     errors_only = budgeted(basic_project, 500, "--min-severity", "error")
