@@ -3,7 +3,7 @@ listed once `maxTokens` is given), one file's score, a workflow run's report."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,13 +33,16 @@ def batch_answer(
     relative_to: Path | None,
     limits: Limits,
     narrowing: Narrowing,
+    *,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary (BatchSummary.as_json), its counts over the findings at or above the
-    floor; with `maxTokens`, the findings themselves (`findings.list`) within it."""
+    floor; with `maxTokens`, the findings themselves (`findings.list`) within it. `extra`
+    keys join the answer (and count against the budget)."""
     if limits.min_severity is not None:
         files = floor_files(files, limits.min_severity)
         summary = floor_summary(summary, files)
-    answer = summary.as_json(relative_to)
+    answer = {**summary.as_json(relative_to), **(extra or {})}
     if limits.max_tokens is None:
         return answer
     reported = {str(item.path): item.report.findings for item in files if item.report}

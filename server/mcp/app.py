@@ -59,16 +59,24 @@ def _review_tools(server: MCPServer, project: McpProject) -> None:
     tool = _registrar(server)
 
     @tool("Review files or folders (default: the whole project): counts, scores and every finding.")
-    async def review_files(paths: list[str] | None = None, min_severity: str | None = None) -> str:
-        return await _answer(tools.review_files(project, paths or [], min_severity))
+    async def review_files(
+        paths: list[str] | None = None,
+        min_severity: str | None = None,
+        max_tokens: int | None = None,
+    ) -> str:
+        return await _answer(tools.review_files(project, paths or [], min_severity, max_tokens))
 
     @tool("One file's 0-100 quality score with its breakdown inputs and findings.")
-    async def score_file(path: str) -> str:
-        return await _answer(tools.score_file(project, path))
+    async def score_file(
+        path: str, min_severity: str | None = None, max_tokens: int | None = None
+    ) -> str:
+        return await _answer(tools.score_file(project, path, min_severity, max_tokens))
 
     @tool("Review what changed since a git revision: only findings on changed lines.")
-    async def review_changes(since: str, min_severity: str | None = None) -> str:
-        return await _answer(tools.review_changes(project, since, min_severity))
+    async def review_changes(
+        since: str, min_severity: str | None = None, max_tokens: int | None = None
+    ) -> str:
+        return await _answer(tools.review_changes(project, since, min_severity, max_tokens))
 
     @tool("Which workflow preset a change deserves (paths changed whole, or since a revision).")
     async def recommend_preset(paths: list[str] | None = None, since: str | None = None) -> str:
@@ -88,9 +96,13 @@ def _workflow_tools(server: MCPServer, project: McpProject) -> None:
 
     @tool("Run a review workflow (minimal, standard, comprehensive, full, or the project's).")
     async def run_workflow(
-        workflow: str, paths: list[str] | None = None, min_severity: str | None = None
+        workflow: str,
+        paths: list[str] | None = None,
+        min_severity: str | None = None,
+        max_tokens: int | None = None,
     ) -> str:
-        return await _answer(tools.run_workflow(project, workflow, paths or [], min_severity))
+        answer = tools.run_workflow(project, workflow, paths or [], min_severity, max_tokens)
+        return await _answer(answer)
 
     @tool("A workflow run's state, its steps and, once it ended, its report.")
     async def run_status(run_id: str) -> str:

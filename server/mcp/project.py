@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tapps_lsp.analyzers.batch import BatchFile, BatchReview
+from tapps_lsp.analyzers.batch import BatchFile, BatchReview, BatchSummary
 from tapps_lsp.analyzers.files import python_files
 from tapps_lsp.analyzers.review import Reviewer
 from tapps_lsp.analyzers.serialize import finding_json
@@ -63,9 +63,9 @@ class McpProject:
         given = [self.path(value) for value in paths] or [self.root]
         return list(python_files(given, exclude=self.settings.exclude, base=self.root))
 
-    async def review(self, files: list[Path]) -> tuple[dict[str, Any], list[BatchFile]]:
-        """The batch summary (the LSP's `tapps.reviewFiles` answer) and every file's
-        outcome, in the order given."""
+    async def review(self, files: list[Path]) -> tuple[BatchSummary, list[BatchFile]]:
+        """The batch summary (whose JSON is the LSP's `tapps.reviewFiles` answer) and
+        every file's outcome, in the order given."""
         done: list[BatchFile] = []
         batch = BatchReview(
             [(self.reviewer, path) for path in files],
@@ -76,7 +76,7 @@ class McpProject:
         summary = await batch.run()
         order = {path: index for index, path in enumerate(files)}
         done.sort(key=lambda item: order.get(item.path, len(order)))
-        return summary.as_json(self.root), done
+        return summary, done
 
     def file_json(self, item: BatchFile) -> dict[str, Any]:
         report = item.report

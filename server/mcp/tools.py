@@ -6,6 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from tapps_lsp.analyzers.batch import BatchFile, BatchSummary
+from tapps_lsp.analyzers.budget.answers import (
+    Limits,
+    batch_answer,
+    findings_answer,
+    workflow_answer,
+)
+from tapps_lsp.analyzers.budget.fit import Narrowing
+from tapps_lsp.analyzers.budget.floor import floor_files, floor_summary
 from tapps_lsp.analyzers.changes import Changes, ChangesError, changes_since
 from tapps_lsp.analyzers.findings import Severity
 from tapps_lsp.analyzers.recommend import recommend
@@ -15,48 +24,65 @@ from tapps_lsp.analyzers.workflows.service import UnknownWorkflow
 from tapps_lsp.server.mcp.project import McpProject, ToolRefused
 
 SEVERITIES = {level.name.lower(): level for level in Severity}
+# How an agent narrows a request that does not fit its budget, in the tools' words.
+NARROWING = Narrowing(paths="fewer paths", severity="min_severity", since="review_changes")
 
 
-def severity_floor(value: str | None) -> Severity | None:
-    if value is None:
-        return None
-    level = SEVERITIES.get(value.strip().lower())
+def limits(max_tokens: int | None, min_severity: str | None) -> Limits:
+    if max_tokens is not None and max_tokens < 1:
+        raise ToolRefused("max_tokens is a whole number of at least 1")
+    if min_severity is None:
+        return Limits(max_tokens, None)
+    level = SEVERITIES.get(min_severity.strip().lower())
     if level is None:
-        raise ToolRefused(f"min_severity is one of {', '.join(SEVERITIES)}, not {value!r}")
-    return level
+        raise ToolRefused(f"min_severity is one of {', '.join(SEVERITIES)}, not {min_severity!r}")
+    return Limits(max_tokens, level)
 
 
-def _at_least(files: list[dict[str, Any]], floor: Severity | None) -> list[dict[str, Any]]:
-    if floor is None:
-        return files
-    kept = []
-    for entry in files:
-        found = [f for f in entry.get("findings", []) if SEVERITIES[f["severity"]] <= floor]
-        kept.append({**entry, "findings": found} if "findings" in entry else entry)
-    return kept
+def _reviewed(
+    project: McpProject, summary: BatchSummary, done: list[BatchFile], limit: Limits
+) -> dict[str, Any]:
+    """The `tapps.reviewFiles` answer over `done`: with `max_tokens`, its findings listed
+    within the budget (`findings.list`, as the LSP command lists them); without, each
+    file's score and findings (`results`)."""
+    cached = summary.cache_misses == 0
+    if limit.min_severity is not None:
+        done = floor_files(done, limit.min_severity)
+        summary = floor_summary(summary, done)
+    if limit.max_tokens is not None:
+        unfloored = Limits(limit.max_tokens, None)
+        extra = {"cached": cached}
+        return batch_answer(summary, done, project.root, unfloored, NARROWING, extra=extra)
+    results = [project.file_json(item) for item in done]
+    return {**summary.as_json(project.root), "results": results, "cached": cached}
 
 
 async def review_files(
-    project: McpProject, paths: list[str], min_severity: str | None = None
+    project: McpProject,
+    paths: list[str],
+    min_severity: str | None = None,
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
-    floor = severity_floor(min_severity)
-    files = project.files(paths)
-    summary, done = await project.review(files)
-    entries = [project.file_json(item) for item in done]
-    return {
-        **summary,
-        "cached": summary["cache"]["misses"] == 0,
-        "files": _at_least(entries, floor),
-        "fileCount": summary["files"],
-    }
+    limit = limits(max_tokens, min_severity)
+    summary, done = await project.review(project.files(paths))
+    return _reviewed(project, summary, done, limit)
 
 
-async def score_file(project: McpProject, path: str) -> dict[str, Any]:
+async def score_file(
+    project: McpProject,
+    path: str,
+    min_severity: str | None = None,
+    max_tokens: int | None = None,
+) -> dict[str, Any]:
+    limit = limits(max_tokens, min_severity)
     target = project.path(path)
     if not target.is_file():
         raise ToolRefused(f"not a file: {path}")
     summary, done = await project.review([target])
-    return {**project.file_json(done[0]), "cached": summary["cache"]["misses"] == 0}
+    entry = {**project.file_json(done[0]), "cached": summary.cache_misses == 0}
+    findings = entry.pop("findings", [])
+    one_file = Narrowing(paths=None, severity="min_severity")
+    return findings_answer(entry, findings, limit, one_file, file_of=lambda finding: path)
 
 
 def list_workflows(project: McpProject) -> dict[str, Any]:
@@ -77,9 +103,13 @@ def list_workflows(project: McpProject) -> dict[str, Any]:
 
 
 async def run_workflow(
-    project: McpProject, workflow: str, paths: list[str], min_severity: str | None = None
+    project: McpProject,
+    workflow: str,
+    paths: list[str],
+    min_severity: str | None = None,
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
-    floor = severity_floor(min_severity)
+    limit = limits(max_tokens, min_severity)
     try:
         run = await project.workflows.start(workflow, [project.path(p) for p in paths])
     except UnknownWorkflow as exc:
@@ -87,19 +117,9 @@ async def run_workflow(
     view = await run.execute()
     answer: dict[str, Any] = {"runId": view.run_id, "state": view.state}
     if view.report is not None:
-        report = dict(view.report)
-        if floor is not None:
-            report["steps"] = [
-                {**step, "findings": _floor_rows(step["findings"], floor)}
-                for step in report["steps"]
-            ]
-        answer["report"] = report
+        answer["report"] = view.report
         answer["cached"] = all(step.cached for step in view.steps.values())
-    return answer
-
-
-def _floor_rows(rows: list[dict[str, Any]], floor: Severity) -> list[dict[str, Any]]:
-    return [row for row in rows if SEVERITIES[row["severity"]] <= floor]
+    return workflow_answer(answer, limit, NARROWING)
 
 
 async def run_status(project: McpProject, run_id: str) -> dict[str, Any]:
@@ -125,29 +145,31 @@ def tool_runs(project: McpProject) -> dict[str, Any]:
 
 
 async def review_changes(
-    project: McpProject, since: str, min_severity: str | None = None
+    project: McpProject,
+    since: str,
+    min_severity: str | None = None,
+    max_tokens: int | None = None,
 ) -> dict[str, Any]:
     """The files changed since `since` (a git revision) reviewed, and only the findings
     on changed lines (all of a new file's)."""
-    floor = severity_floor(min_severity)
+    limit = limits(max_tokens, min_severity)
     changes = await _changes(project, since)
     summary, done = await project.review(changes.files)
-    entries = []
+    rows = []
     for item in done:
-        entry = project.file_json(item)
-        if item.report is not None:
-            kept = [
-                f for f in item.report.findings if changes.touches(item.path, f.span.start_line)
-            ]
-            entry["findings"] = [finding_json(f) for f in kept]
-        entries.append(entry)
-    return {
+        if item.report is None:
+            continue
+        shown = item.path.relative_to(project.root).as_posix()
+        for finding in item.report.findings:
+            if changes.touches(item.path, finding.span.start_line):
+                rows.append({"path": shown, **finding_json(finding)})
+    base = {
         "since": since,
         "changedFiles": len(changes.files),
-        "cached": summary["cache"]["misses"] == 0,
-        "cache": summary["cache"],
-        "files": _at_least(entries, floor),
+        "cached": summary.cache_misses == 0,
+        "cache": summary.as_json()["cache"],
     }
+    return findings_answer(base, rows, limit, NARROWING, file_of=lambda row: str(row["path"]))
 
 
 async def recommend_preset(
