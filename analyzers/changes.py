@@ -13,9 +13,11 @@ from __future__ import annotations
 import difflib
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tapps_lsp.analyzers.batch import BatchFile
+from tapps_lsp.analyzers.findings import FileReport, ToolResult
 from tapps_lsp.analyzers.process import ProcessError, run_process
 from tapps_lsp.analyzers.text import decode_source, split_lines
 
@@ -44,6 +46,26 @@ class Changes:
             return False
         changed = self.lines[path]
         return changed is None or line in changed
+
+
+def on_changed_lines(files: Sequence[BatchFile], changes: Changes) -> list[BatchFile]:
+    """The files' outcomes with only the findings on changed lines (all of a new file's)."""
+    return [
+        replace(item, report=_changed_report(item.report, changes)) if item.report else item
+        for item in files
+    ]
+
+
+def _changed_report(report: FileReport, changes: Changes) -> FileReport:
+    path = Path(report.path)
+
+    def cut(result: ToolResult | None) -> ToolResult | None:
+        if result is None:
+            return None
+        kept = tuple(f for f in result.findings if changes.touches(path, f.span.start_line))
+        return replace(result, findings=kept)
+
+    return replace(report, ruff=cut(report.ruff), mypy=cut(report.mypy))
 
 
 async def changes_since(root: Path, since: str, files: Iterable[Path]) -> Changes:

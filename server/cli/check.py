@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from tapps_lsp.analyzers.batch import BatchFile, BatchProgress, BatchReview, BatchSummary
+from tapps_lsp.analyzers.budget.floor import floor_summary
+from tapps_lsp.analyzers.changes import Changes, ChangesError, changes_since, on_changed_lines
 from tapps_lsp.analyzers.files import python_files
 from tapps_lsp.analyzers.findings import Severity
 from tapps_lsp.analyzers.review import Reviewer
@@ -58,6 +60,9 @@ class CheckOptions:
     # `--min-severity` (findings below it are not reported and do not fail the check) and
     # `--max-tokens` (json only): see server.cli.limits.
     min_severity: str | None = None
+    # `--since REV`: only the files changed since a git revision, only their findings on
+    # changed lines (analyzers.changes).
+    since: str | None = None
     max_tokens: int | None = None
 
 
@@ -153,6 +158,7 @@ class _Display:
     bar: ProgressBar | None
     clock: StageClock = field(default_factory=StageClock)
     done: list[BatchFile] = field(default_factory=list)
+    changes: Changes | None = None
 
     def on_file(self, item: BatchFile) -> None:
         # Kept whole: the baseline is written, pruned and matched on every finding.
@@ -162,6 +168,8 @@ class _Display:
         if self.bar is not None and self.out.isatty():
             self.bar.clear()
         shown = floor_item(item, self.options.min_severity)
+        if self.changes is not None:
+            shown = on_changed_lines([shown], self.changes)[0]
         self.out.write(text_format.file_line(shown, display(item.path, self.cwd), self.width))
         self.out.flush()
 
@@ -181,14 +189,27 @@ async def _check(options: CheckOptions, out: TextIO, err: TextIO) -> int:
     folders = _Folders(options, err)
     try:
         files = files_to_check(options.paths, folders)
+        changes = None
+        if options.since is not None:
+            try:
+                changes = await changes_since(project_root(cwd), options.since, files)
+            except ChangesError as exc:
+                err.write(f"tapps-lsp: --since: {exc}\n")
+                return EXIT_ERROR
+            files = [path for path in files if path in changes.lines]
         planned = [(folders.reviewer_of(path), path) for path in files]
         width = max((len(display(path, cwd)) for path in files), default=0)
         shown = _Display(options, out, cwd, width, ProgressBar(err) if err.isatty() else None)
+        shown.changes = changes
         summary = await _review(planned, options, shown)
     finally:
         await folders.close()
     thresholds = {path: reviewer.settings.score_threshold for reviewer, path in planned}
-    applied = apply_baselines(shown.in_order(files), options.baseline, summary, err)
+    outcomes = shown.in_order(files)
+    if changes is not None:
+        outcomes = on_changed_lines(outcomes, changes)
+        summary = floor_summary(summary, outcomes)
+    applied = apply_baselines(outcomes, options.baseline, summary, err)
     if applied is None:
         return EXIT_ERROR
     run = CheckRun(applied.files, summary, cwd, thresholds, applied.baselined, applied.present)

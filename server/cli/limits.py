@@ -41,7 +41,7 @@ def floored(run: CheckRun, min_severity: str | None) -> CheckRun:
 def budgeted_json(run: CheckRun, max_tokens: int) -> str:
     """`{summary..., findings: {..., list}, budget}` in compact JSON, within `max_tokens`
     by the estimator (the run is already floored)."""
-    narrowing = Narrowing("fewer PATHs", "--min-severity")  # no --since yet
+    narrowing = Narrowing("fewer PATHs", "--min-severity", "--since")
     answer = batch_answer(run.summary, run.files, run.cwd, Limits(max_tokens), narrowing)
     return compact(answer) + "\n"
 

@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     add_limit_flags(check)
     _tool_flags(check)
     _baseline_flags(check)
+    check.add_argument(
+        "--since",
+        metavar="REV",
+        help="only the files changed since a git revision, and only their findings on "
+        "changed lines (all of a new file's)",
+    )
     _run_parser(commands)
     runs = commands.add_parser("runs", help="list the project's recent workflow runs")
     runs.add_argument("--project", type=Path, help="the project (default: the current folder's)")
@@ -201,6 +207,8 @@ def _serve_options(parser: argparse.ArgumentParser) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     problem = limit_problem(args.output_format, args.max_tokens)
+    if args.since is not None and (args.write_baseline or args.prune_baseline):
+        problem = "--since reviews part of the project: it cannot write or prune a baseline"
     if problem is not None:
         sys.stderr.write(f"tapps-lsp check: {problem}\n")
         return EXIT_ERROR
@@ -215,6 +223,7 @@ def _check(args: argparse.Namespace) -> int:
         baseline=BaselineFlags(args.write_baseline, args.prune_baseline, args.no_baseline),
         min_severity=args.min_severity,
         max_tokens=args.max_tokens,
+        since=args.since,
     )
     if args.jobs:
         options.concurrency = args.jobs
